@@ -1,0 +1,94 @@
+//! The DataFusion [`FileFormat`] of log files, so that `ListingTable` gives directories, globs,
+//! object stores, byte-range splitting and projection.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::Session;
+use datafusion::common::{GetExt, Result, Statistics};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::physical_plan::{FileScanConfig, FileSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion_datasource::TableSchema;
+use object_store::{ObjectMeta, ObjectStore};
+
+use crate::accounting::{FILE_COLUMN, LINE_COLUMN, rejects_schema};
+use crate::source::{LogSource, LogTableOptions, TableKind};
+
+/// A log format as a DataFusion file format (rows or rejects of one resolved format).
+#[derive(Debug, Clone)]
+pub struct LogFormat {
+    options: Arc<LogTableOptions>,
+}
+
+impl LogFormat {
+    /// A file format for `options`.
+    pub fn new(options: LogTableOptions) -> Self {
+        LogFormat { options: Arc::new(options) }
+    }
+
+    /// The options this format scans with.
+    pub fn options(&self) -> &LogTableOptions {
+        &self.options
+    }
+
+    /// The schema of the table: format columns then `_file`, `_line`; or the rejects schema.
+    pub fn table_schema(&self) -> SchemaRef {
+        match self.options.kind {
+            TableKind::Rejects => rejects_schema(),
+            TableKind::Rows => {
+                let mut fields: Vec<Field> =
+                    self.options.format.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+                fields.push(Field::new(FILE_COLUMN, DataType::Utf8, false));
+                fields.push(Field::new(LINE_COLUMN, DataType::UInt64, false));
+                Arc::new(Schema::new(fields))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl FileFormat for LogFormat {
+    fn get_ext(&self) -> String {
+        "log".to_string()
+    }
+
+    fn get_ext_with_compression(&self, compression: &FileCompressionType) -> Result<String> {
+        Ok(format!("log{}", compression.get_ext()))
+    }
+
+    /// `None`: compression is detected per file from its first bytes.
+    fn compression_type(&self) -> Option<FileCompressionType> {
+        None
+    }
+
+    async fn infer_schema(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        _objects: &[ObjectMeta],
+    ) -> Result<SchemaRef> {
+        Ok(self.table_schema())
+    }
+
+    async fn infer_stats(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        table_schema: SchemaRef,
+        _object: &ObjectMeta,
+    ) -> Result<Statistics> {
+        Ok(Statistics::new_unknown(&table_schema))
+    }
+
+    async fn create_physical_plan(&self, _state: &dyn Session, conf: FileScanConfig) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(DataSourceExec::from_data_source(conf))
+    }
+
+    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
+        Arc::new(LogSource::new(table_schema, self.options.clone()))
+    }
+}

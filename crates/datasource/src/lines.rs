@@ -1,0 +1,239 @@
+//! Splitting a byte stream into lines with their byte offsets, in bounded memory.
+//!
+//! A [`LineReader`] reads blocks, finds `\n` with memchr and hands out each line with the byte
+//! offset of its first byte. Lines longer than `max_line_bytes` are not buffered: they come out
+//! as [`Line::TooLong`] with their first bytes and their length. A final line without `\n`
+//! counts. For a byte range of a file, the reader starts one byte early and drops the partial
+//! first line, and the caller stops at the first line starting at or after the range end: a
+//! line belongs to the range holding its first byte, so no line is lost or read twice.
+
+use std::io::{self, Read};
+
+/// Bytes of a too-long line kept for the reject's excerpt.
+pub const TOO_LONG_HEAD: usize = 256;
+
+/// One line from a [`LineReader`].
+#[derive(Debug)]
+pub enum Line<'a> {
+    /// A complete line, without its `\n`.
+    Complete {
+        /// The line's bytes (a trailing `\r` is still there).
+        bytes: &'a [u8],
+        /// Offset of the first byte in the (decompressed) stream.
+        offset: u64,
+    },
+    /// A line over `max_line_bytes`.
+    TooLong {
+        /// Its first bytes.
+        head: &'a [u8],
+        /// Offset of the first byte.
+        offset: u64,
+        /// Its full length without the `\n`.
+        len: u64,
+    },
+}
+
+impl Line<'_> {
+    /// The offset of the line's first byte.
+    pub fn offset(&self) -> u64 {
+        match self {
+            Line::Complete { offset, .. } | Line::TooLong { offset, .. } => *offset,
+        }
+    }
+}
+
+/// Reads lines from a byte stream.
+pub struct LineReader<R> {
+    reader: R,
+    buf: Vec<u8>,
+    /// Start of unconsumed data in `buf`.
+    pos: usize,
+    /// End of valid data in `buf`.
+    filled: usize,
+    /// Stream offset of `buf[0]`.
+    buf_offset: u64,
+    max_line_bytes: usize,
+    eof: bool,
+    head: Vec<u8>,
+    bytes_read: u64,
+}
+
+impl<R: Read> LineReader<R> {
+    /// A reader over `reader`, whose first byte is at stream offset `start_offset`. With
+    /// `skip_partial_first_line`, everything up to and including the first `\n` is dropped.
+    pub fn new(
+        reader: R,
+        start_offset: u64,
+        block_size: usize,
+        max_line_bytes: usize,
+        skip_partial_first_line: bool,
+    ) -> io::Result<Self> {
+        let block = block_size.max(4096).min(max_line_bytes.saturating_add(1).max(4096));
+        let mut r = LineReader {
+            reader,
+            buf: vec![0; block],
+            pos: 0,
+            filled: 0,
+            buf_offset: start_offset,
+            max_line_bytes,
+            eof: false,
+            head: Vec::new(),
+            bytes_read: 0,
+        };
+        if skip_partial_first_line {
+            r.skip_through_newline()?;
+        }
+        Ok(r)
+    }
+
+    /// Bytes read from the underlying stream so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Reads more data after `filled`, compacting or growing the buffer. Returns false at EOF.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 && self.filled == self.buf.len() {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.buf_offset += self.pos as u64;
+            self.filled -= self.pos;
+            self.pos = 0;
+        }
+        if self.filled == self.buf.len() {
+            let grown = (self.buf.len() * 2).min(self.max_line_bytes.saturating_add(1));
+            if grown > self.buf.len() {
+                self.buf.resize(grown, 0);
+            }
+        }
+        if self.filled == self.buf.len() {
+            return Ok(true); // full of one too-long line; caller handles it
+        }
+        loop {
+            match self.reader.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    self.bytes_read += n as u64;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Drops bytes through the next `\n` (or to EOF); returns how many were dropped.
+    fn skip_through_newline(&mut self) -> io::Result<u64> {
+        let mut skipped = 0u64;
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[self.pos..self.filled]) {
+                skipped += i as u64;
+                self.pos += i + 1;
+                return Ok(skipped);
+            }
+            skipped += (self.filled - self.pos) as u64;
+            self.buf_offset += self.filled as u64;
+            self.pos = 0;
+            self.filled = 0;
+            if !self.fill()? {
+                return Ok(skipped);
+            }
+        }
+    }
+
+    /// The stream offset of the next unread byte.
+    pub fn offset(&self) -> u64 {
+        self.buf_offset + self.pos as u64
+    }
+
+    /// The next line, or `None` at the end of the stream.
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        let mut searched = 0; // bytes after pos known to hold no '\n'
+        loop {
+            let window = &self.buf[self.pos + searched..self.filled];
+            if let Some(i) = memchr::memchr(b'\n', window) {
+                let start = self.pos;
+                let end = self.pos + searched + i;
+                self.pos = end + 1;
+                return Ok(Some(Line::Complete {
+                    bytes: &self.buf[start..end],
+                    offset: self.buf_offset + start as u64,
+                }));
+            }
+            searched = self.filled - self.pos;
+            if searched > self.max_line_bytes {
+                return self.too_long().map(Some);
+            }
+            if !self.fill()? {
+                if self.pos == self.filled {
+                    return Ok(None);
+                }
+                let start = self.pos;
+                self.pos = self.filled;
+                return Ok(Some(Line::Complete {
+                    bytes: &self.buf[start..self.filled],
+                    offset: self.buf_offset + start as u64,
+                }));
+            }
+            // fill() may have moved data to the buffer start; `searched` is relative to pos.
+        }
+    }
+
+    fn too_long(&mut self) -> io::Result<Line<'_>> {
+        let offset = self.offset();
+        self.head.clear();
+        self.head
+            .extend_from_slice(&self.buf[self.pos..self.filled.min(self.pos + TOO_LONG_HEAD)]);
+        let len = self.skip_through_newline()?;
+        Ok(Line::TooLong {
+            head: &self.head,
+            offset,
+            len,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(data: &[u8], block: usize, max: usize, skip: bool) -> Vec<(String, u64)> {
+        let mut r = LineReader::new(data, 0, block, max, skip).unwrap();
+        let mut out = vec![];
+        while let Some(l) = r.next_line().unwrap() {
+            out.push(match l {
+                Line::Complete { bytes, offset } => (String::from_utf8_lossy(bytes).into_owned(), offset),
+                Line::TooLong { head, offset, len } => (format!("LONG{len}:{}", String::from_utf8_lossy(&head[..4])), offset),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn offsets_crlf_and_missing_final_newline() {
+        let got = collect(b"ab\r\n\ncd", 4096, 100, false);
+        assert_eq!(got, [("ab\r".into(), 0), ("".into(), 4), ("cd".into(), 5)]);
+    }
+
+    #[test]
+    fn long_lines_are_not_buffered() {
+        let mut data = b"x\n".to_vec();
+        data.extend(std::iter::repeat_n(b'a', 50_000));
+        data.extend(b"\ny\n");
+        let got = collect(&data, 4096, 10_000, false);
+        assert_eq!(got, [("x".into(), 0), ("LONG50000:aaaa".into(), 2), ("y".into(), 50_003)]);
+    }
+
+    #[test]
+    fn tiny_blocks_and_skip() {
+        let data = b"first\nsecond line\nthird\n";
+        assert_eq!(collect(data, 1, 100, true).len(), 2);
+        assert_eq!(collect(data, 1, 100, false)[2], ("third".into(), 18));
+    }
+}

@@ -1,0 +1,424 @@
+//! Apache/nginx access logs: the `combined` and `common` formats, with optional trailing fields.
+//!
+//! ```text
+//! 203.0.113.9 - alice [10/Oct/2026:13:55:36 +0200] "GET /a?b=1 HTTP/1.1" 200 2326 "https://r/" "curl/8.5" 0.012 0.010
+//! └client_ip  │ └user └ts                          └method/path/protocol └status └bytes └referer └user_agent └trailing…
+//!             └ident
+//! ```
+//! A line that ends after `bytes` is in the `common` format (referer and user agent are null).
+//! `-` in ident, user, bytes, referer and trailing numbers is null. A request that is not
+//! `METHOD PATH PROTOCOL` (e.g. garbage sent to a TLS port) keeps its raw text in `path`, with
+//! method and protocol null. Text is kept as logged (escapes such as `\x22` are not decoded).
+
+use memchr::{memchr, memchr2};
+use serde::{Deserialize, Serialize};
+
+use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
+use crate::convert::{ConvertOptions, convert_text};
+use crate::reject::{Reject, RejectReason, syntax};
+use crate::time::parse_clf;
+
+const TS: usize = 0;
+const CLIENT_IP: usize = 1;
+const IDENT: usize = 2;
+const USER: usize = 3;
+const METHOD: usize = 4;
+const PATH: usize = 5;
+const PROTOCOL: usize = 6;
+const STATUS: usize = 7;
+const BYTES: usize = 8;
+const REFERER: usize = 9;
+const USER_AGENT: usize = 10;
+const FIXED_COLUMNS: usize = 11;
+
+/// Options of the access-log format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessOptions {
+    /// Columns for the space-separated fields after the user agent, in order. Fields beyond
+    /// these are ignored; missing ones are null.
+    #[serde(default = "default_trailing")]
+    pub trailing: Vec<ColumnSpec>,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        AccessOptions {
+            trailing: default_trailing(),
+        }
+    }
+}
+
+fn default_trailing() -> Vec<ColumnSpec> {
+    vec![
+        ColumnSpec::new("request_time", ColumnType::Float64),
+        ColumnSpec::new("upstream_response_time", ColumnType::Float64),
+    ]
+}
+
+/// The columns of the access-log schema with these options.
+pub fn access_columns(opts: &AccessOptions) -> Vec<ColumnSpec> {
+    let mut cols = vec![
+        ColumnSpec::new("ts", ColumnType::Timestamp),
+        ColumnSpec::new("client_ip", ColumnType::String),
+        ColumnSpec::new("ident", ColumnType::String),
+        ColumnSpec::new("user", ColumnType::String),
+        ColumnSpec::new("method", ColumnType::String),
+        ColumnSpec::new("path", ColumnType::String),
+        ColumnSpec::new("protocol", ColumnType::String),
+        ColumnSpec::new("status", ColumnType::Uint16),
+        ColumnSpec::new("bytes", ColumnType::Uint64),
+        ColumnSpec::new("referer", ColumnType::String),
+        ColumnSpec::new("user_agent", ColumnType::String),
+    ];
+    cols.extend(opts.trailing.iter().cloned());
+    cols
+}
+
+/// Parser of access-log lines.
+#[derive(Debug)]
+pub struct AccessLogParser {
+    trailing: Vec<ColumnType>,
+    convert: ConvertOptions,
+    /// Byte ranges of the trailing fields of the current line.
+    trailing_spans: Vec<(usize, usize)>,
+}
+
+impl AccessLogParser {
+    /// A parser for the given options.
+    pub fn new(opts: &AccessOptions) -> Self {
+        AccessLogParser {
+            trailing: opts.trailing.iter().map(|c| c.column_type).collect(),
+            convert: ConvertOptions::default(),
+            trailing_spans: Vec::with_capacity(opts.trailing.len()),
+        }
+    }
+}
+
+/// Index of the closing `"` of a quoted field starting at `from` (just after the opening quote),
+/// honouring backslash escapes.
+#[inline]
+fn closing_quote(b: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let i = from + memchr2(b'"', b'\\', &b[from..])?;
+        if b[i] == b'"' {
+            return Some(i);
+        }
+        from = i + 2;
+        if from > b.len() {
+            return None;
+        }
+    }
+}
+
+#[inline]
+fn dash_is_null(s: &str) -> Option<&str> {
+    if s == "-" { None } else { Some(s) }
+}
+
+#[inline]
+fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    Some(v)
+}
+
+impl crate::LineParser for AccessLogParser {
+    fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
+        let b = line.as_bytes();
+        // client_ip SP ident SP user SP [ts]
+        let sp1 = memchr(b' ', b).ok_or_else(|| syntax("no space after the client address"))?;
+        let sp2 = sp1 + 1 + memchr(b' ', &b[sp1 + 1..]).ok_or_else(|| syntax("no ident field"))?;
+        let lb = sp2 + 1 + memchr(b'[', &b[sp2 + 1..]).ok_or_else(|| syntax("no [timestamp]"))?;
+        if lb < sp2 + 2 || b[lb - 1] != b' ' {
+            return Err(syntax("no space before [timestamp]"));
+        }
+        let rb = if b.get(lb + 27) == Some(&b']') {
+            lb + 27
+        } else {
+            lb + 1 + memchr(b']', &b[lb + 1..]).ok_or_else(|| syntax("unclosed [timestamp]"))?
+        };
+        let ts = parse_clf(&b[lb + 1..rb]).ok_or_else(|| {
+            Reject::new(
+                RejectReason::BadTimestamp,
+                format!(
+                    "timestamp [{}] is not dd/Mon/yyyy:HH:MM:SS +zzzz",
+                    crate::escape::escape_excerpt(&b[lb + 1..rb], 40)
+                ),
+            )
+        })?;
+        // SP "request"
+        if b.get(rb + 1) != Some(&b' ') || b.get(rb + 2) != Some(&b'"') {
+            return Err(syntax("no quoted request after the timestamp"));
+        }
+        let rq0 = rb + 3;
+        let rq1 = closing_quote(b, rq0).ok_or_else(|| syntax("unclosed quoted request"))?;
+        // SP status SP bytes
+        if b.get(rq1 + 1) != Some(&b' ') {
+            return Err(syntax("no status after the request"));
+        }
+        let st0 = rq1 + 2;
+        let st1 = st0 + memchr(b' ', &b[st0..]).ok_or_else(|| syntax("no bytes field after the status"))?;
+        let status = parse_u64(&b[st0..st1])
+            .filter(|&s| s <= u16::MAX as u64)
+            .ok_or_else(|| {
+                Reject::new(
+                    RejectReason::BadField,
+                    format!(
+                        "status {:?} is not a number",
+                        crate::escape::escape_excerpt(&b[st0..st1], 20)
+                    ),
+                )
+            })?;
+        let by0 = st1 + 1;
+        let by1 = by0 + memchr(b' ', &b[by0..]).unwrap_or(b.len() - by0);
+        let bytes_text = &b[by0..by1];
+        let bytes = if bytes_text == b"-" {
+            None
+        } else {
+            Some(parse_u64(bytes_text).ok_or_else(|| {
+                Reject::new(
+                    RejectReason::BadField,
+                    format!(
+                        "bytes {:?} is not a number",
+                        crate::escape::escape_excerpt(bytes_text, 24)
+                    ),
+                )
+            })?)
+        };
+        // Optional: SP "referer" SP "user agent" (trailing fields)*
+        let mut referer = None;
+        let mut user_agent = None;
+        self.trailing_spans.clear();
+        if by1 < b.len() {
+            if b.get(by1 + 1) != Some(&b'"') {
+                return Err(syntax("no quoted referer after the bytes field"));
+            }
+            let rf0 = by1 + 2;
+            let rf1 = closing_quote(b, rf0).ok_or_else(|| syntax("unclosed quoted referer"))?;
+            if b.get(rf1 + 1) != Some(&b' ') || b.get(rf1 + 2) != Some(&b'"') {
+                return Err(syntax("no quoted user agent after the referer"));
+            }
+            let ua0 = rf1 + 3;
+            let ua1 = closing_quote(b, ua0).ok_or_else(|| syntax("unclosed quoted user agent"))?;
+            referer = Some(&line[rf0..rf1]);
+            user_agent = Some(&line[ua0..ua1]);
+            let mut pos = ua1 + 1;
+            while pos < b.len() && self.trailing_spans.len() < self.trailing.len() {
+                if b[pos] != b' ' {
+                    return Err(syntax("no space between trailing fields"));
+                }
+                pos += 1;
+                let (start, end, next) = if b.get(pos) == Some(&b'"') {
+                    let e = closing_quote(b, pos + 1)
+                        .ok_or_else(|| syntax("unclosed quoted trailing field"))?;
+                    (pos + 1, e, e + 1)
+                } else {
+                    let e = pos + memchr(b' ', &b[pos..]).unwrap_or(b.len() - pos);
+                    (pos, e, e)
+                };
+                self.trailing_spans.push((start, end));
+                pos = next;
+            }
+        }
+        // Validate trailing fields before anything is appended.
+        for (i, &(s, e)) in self.trailing_spans.iter().enumerate() {
+            let ty = self.trailing[i];
+            if ty != ColumnType::String && !matches!(ty, ColumnType::Float64 if quick_float(&b[s..e])) {
+                convert_text(&line[s..e], ty, &self.convert)
+                    .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
+            }
+        }
+
+        if let Some(c) = out.column(TS) {
+            c.append_timestamp(Some(ts));
+        }
+        if let Some(c) = out.column(CLIENT_IP) {
+            c.append_str(Some(&line[..sp1]));
+        }
+        if let Some(c) = out.column(IDENT) {
+            c.append_str(dash_is_null(&line[sp1 + 1..sp2]));
+        }
+        if let Some(c) = out.column(USER) {
+            c.append_str(dash_is_null(&line[sp2 + 1..lb - 1]));
+        }
+        if out.wants(METHOD) || out.wants(PATH) || out.wants(PROTOCOL) {
+            let (method, path, protocol) = split_request(&line[rq0..rq1]);
+            if let Some(c) = out.column(METHOD) {
+                c.append_str(method);
+            }
+            if let Some(c) = out.column(PATH) {
+                c.append_str(path);
+            }
+            if let Some(c) = out.column(PROTOCOL) {
+                c.append_str(protocol);
+            }
+        }
+        if let Some(c) = out.column(STATUS) {
+            c.append_u64(Some(status));
+        }
+        if let Some(c) = out.column(BYTES) {
+            c.append_u64(bytes);
+        }
+        if let Some(c) = out.column(REFERER) {
+            c.append_str(referer.and_then(dash_is_null));
+        }
+        if let Some(c) = out.column(USER_AGENT) {
+            c.append_str(user_agent.and_then(dash_is_null));
+        }
+        for i in 0..self.trailing.len() {
+            let Some(c) = out.column(FIXED_COLUMNS + i) else {
+                continue;
+            };
+            match self.trailing_spans.get(i) {
+                None => c.append_null(),
+                Some(&(s, e)) => match convert_text(&line[s..e], self.trailing[i], &self.convert) {
+                    Ok(Value::Str("-")) => c.append_null(),
+                    Ok(v) => c.append_value(&v),
+                    Err(_) => c.append_null(), // unreachable: validated above
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fast check that `b` is `-` or a plain decimal like `0.012` (what nginx writes).
+#[inline]
+fn quick_float(b: &[u8]) -> bool {
+    if b == b"-" {
+        return true;
+    }
+    let mut dot = false;
+    !b.is_empty()
+        && b.iter().all(|&c| {
+            if c == b'.' && !dot {
+                dot = true;
+                true
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && b != b"."
+}
+
+/// Splits `METHOD PATH PROTOCOL`; anything else keeps its raw text in `path`.
+fn split_request(req: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
+    if req == "-" || req.is_empty() {
+        return (None, None, None);
+    }
+    let b = req.as_bytes();
+    let Some(s1) = memchr(b' ', b) else {
+        return (None, Some(req), None);
+    };
+    let method = &req[..s1];
+    if !method.bytes().all(|c| c.is_ascii_alphabetic()) {
+        return (None, Some(req), None);
+    }
+    let rest = &req[s1 + 1..];
+    match rest.rfind(' ') {
+        Some(s2) if rest[s2 + 1..].starts_with("HTTP/") => {
+            (Some(method), Some(&rest[..s2]), Some(&rest[s2 + 1..]))
+        }
+        _ => (Some(method), Some(rest), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LineParser;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, TimestampMicrosecondType, UInt16Type, UInt64Type};
+
+    fn parse_all(lines: &[&str], projection: &[usize]) -> (Vec<arrow_array::ArrayRef>, Vec<Reject>) {
+        let opts = AccessOptions::default();
+        let cols = access_columns(&opts);
+        let mut out = BatchBuilder::new(&cols, projection, 8);
+        let mut p = AccessLogParser::new(&opts);
+        let mut rejects = vec![];
+        for l in lines {
+            match p.parse(l, &mut out) {
+                Ok(()) => out.commit_row(),
+                Err(r) => rejects.push(r),
+            }
+        }
+        (out.finish(), rejects)
+    }
+
+    #[test]
+    fn combined_with_trailing_fields() {
+        let line = r#"203.0.113.9 - alice [10/Oct/2026:13:55:36 +0200] "GET /a?b=1 HTTP/1.1" 200 2326 "https://r/" "curl/8.5 \"x\"" 0.012 -"#;
+        let all: Vec<usize> = (0..13).collect();
+        let (cols, rejects) = parse_all(&[line], &all);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        let ts = cols[0].as_primitive::<TimestampMicrosecondType>().value(0);
+        assert_eq!(ts, crate::time::parse_clf(b"10/Oct/2026:11:55:36 +0000").unwrap());
+        assert_eq!(cols[1].as_string::<i32>().value(0), "203.0.113.9");
+        assert!(cols[2].is_null(0));
+        assert_eq!(cols[3].as_string::<i32>().value(0), "alice");
+        assert_eq!(cols[4].as_string::<i32>().value(0), "GET");
+        assert_eq!(cols[5].as_string::<i32>().value(0), "/a?b=1");
+        assert_eq!(cols[6].as_string::<i32>().value(0), "HTTP/1.1");
+        assert_eq!(cols[7].as_primitive::<UInt16Type>().value(0), 200);
+        assert_eq!(cols[8].as_primitive::<UInt64Type>().value(0), 2326);
+        assert_eq!(cols[9].as_string::<i32>().value(0), "https://r/");
+        assert_eq!(cols[10].as_string::<i32>().value(0), r#"curl/8.5 \"x\""#);
+        assert_eq!(cols[11].as_primitive::<Float64Type>().value(0), 0.012);
+        assert!(cols[12].is_null(0));
+    }
+
+    #[test]
+    fn common_format_and_odd_requests() {
+        let lines = [
+            r#"::1 - - [10/Oct/2026:13:55:36 +0000] "-" 400 -"#,
+            r#"10.0.0.1 - - [10/Oct/2026:13:55:36 +0000] "\x16\x03\x01" 400 150"#,
+        ];
+        let (cols, rejects) = parse_all(&lines, &[4, 5, 7, 8, 9]);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert!(cols[0].is_null(0) && cols[1].is_null(0));
+        assert_eq!(cols[1].as_string::<i32>().value(1), r"\x16\x03\x01");
+        assert!(cols[3].is_null(0));
+        assert!(cols[4].is_null(1));
+    }
+
+    #[test]
+    fn rejects_carry_reasons() {
+        let lines = [
+            "garbage",
+            r#"1.2.3.4 - - [99/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1"#,
+            r#"1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 2x0 1"#,
+            r#"1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1 200 1"#,
+            r#"1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" abc"#,
+        ];
+        let (_, rejects) = parse_all(&lines, &[7]);
+        let reasons: Vec<_> = rejects.iter().map(|r| r.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                RejectReason::BadSyntax,
+                RejectReason::BadTimestamp,
+                RejectReason::BadField,
+                RejectReason::BadSyntax,
+                RejectReason::BadField
+            ]
+        );
+    }
+
+    #[test]
+    fn projection_builds_only_requested_columns() {
+        let line = r#"1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#;
+        let (cols, _) = parse_all(&[line, line], &[7]);
+        assert_eq!(cols.len(), 1);
+        assert_eq!(cols[0].len(), 2);
+    }
+}

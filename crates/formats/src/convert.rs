@@ -1,0 +1,94 @@
+//! Text → typed [`Value`] conversion shared by the user-configurable formats.
+
+use crate::columns::{ColumnType, Value};
+use crate::time::{TimeZoneSpec, TimestampFormat};
+
+/// How to read text into a typed value: the zone for naive timestamps and their format.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    /// Zone of naive timestamps.
+    pub timezone: TimeZoneSpec,
+    /// How timestamps are written.
+    pub timestamp_format: TimestampFormat,
+}
+
+/// Converts `text` to a value of type `ty`. For non-string types an empty text or `-` is null.
+/// The error is a short explanation, e.g. `"abc" is not an integer`.
+pub fn convert_text<'a>(
+    text: &'a str,
+    ty: ColumnType,
+    opts: &ConvertOptions,
+) -> Result<Value<'a>, String> {
+    if ty == ColumnType::String {
+        return Ok(Value::Str(text));
+    }
+    if text.is_empty() || text == "-" {
+        return Ok(Value::Null);
+    }
+    let bad = |what: &str| format!("{:?} is not {what}", crate::escape::escape_excerpt(text.as_bytes(), 64));
+    match ty {
+        ColumnType::String => Ok(Value::Str(text)),
+        ColumnType::Uint8 => text
+            .parse::<u8>()
+            .map(|v| Value::UInt(v as u64))
+            .map_err(|_| bad("an integer in 0..=255")),
+        ColumnType::Uint16 => text
+            .parse::<u16>()
+            .map(|v| Value::UInt(v as u64))
+            .map_err(|_| bad("an integer in 0..=65535")),
+        ColumnType::Uint64 => text
+            .parse::<u64>()
+            .map(Value::UInt)
+            .map_err(|_| bad("a non-negative integer")),
+        ColumnType::Int64 => text
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| bad("an integer")),
+        ColumnType::Float64 => text
+            .parse::<f64>()
+            .map(Value::Float)
+            .map_err(|_| bad("a number")),
+        ColumnType::Bool => match text {
+            "true" | "TRUE" | "True" | "1" | "yes" => Ok(Value::Bool(true)),
+            "false" | "FALSE" | "False" | "0" | "no" => Ok(Value::Bool(false)),
+            _ => Err(bad("a boolean")),
+        },
+        ColumnType::Timestamp => opts
+            .timestamp_format
+            .parse(text, &opts.timezone)
+            .map(Value::Timestamp)
+            .ok_or_else(|| {
+                format!(
+                    "{:?} is not a timestamp in format {}",
+                    crate::escape::escape_excerpt(text.as_bytes(), 64),
+                    String::from(opts.timestamp_format.clone())
+                )
+            }),
+    }
+}
+
+/// The narrowest type that `text` fits, for schema inference: integer, float, bool, RFC 3339
+/// timestamp, or string.
+pub fn infer_text_type(text: &str) -> ColumnType {
+    if text.parse::<i64>().is_ok() {
+        ColumnType::Int64
+    } else if text.parse::<f64>().is_ok() {
+        ColumnType::Float64
+    } else if text == "true" || text == "false" {
+        ColumnType::Bool
+    } else if crate::time::parse_rfc3339(text.as_bytes()).is_some() {
+        ColumnType::Timestamp
+    } else {
+        ColumnType::String
+    }
+}
+
+/// The type that holds values of both `a` and `b` (Int64 + Float64 = Float64; else String).
+pub fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
+    use ColumnType::*;
+    match (a, b) {
+        (x, y) if x == y => x,
+        (Int64, Float64) | (Float64, Int64) => Float64,
+        _ => String,
+    }
+}

@@ -1,0 +1,314 @@
+//! Line parsers for log formats: bytes of one line in, typed values appended to Arrow builders
+//! out, or a [`Reject`] with a stable reason code. No I/O, no DataFusion.
+//!
+//! Each format declares its columns ([`ResolvedFormat::columns`]); a parser fills only the
+//! builders a [`BatchBuilder`] holds, i.e. only the projected columns. Whether a line is a row or
+//! a reject never depends on the projection: every field is validated, only projected ones are
+//! materialised.
+//!
+//! ```
+//! use logfusion_formats::{FormatSpec, ResolvedFormat, FileContext, BatchBuilder, prepare_line};
+//! let format = ResolvedFormat::resolve(FormatSpec::parse_name("combined").unwrap(), Default::default(), &[]).unwrap();
+//! let status = format.columns().iter().position(|c| c.name == "status").unwrap();
+//! let mut out = BatchBuilder::new(format.columns(), &[status], 1024);
+//! let mut parser = format.parser(&FileContext::default());
+//! let line = prepare_line(br#"1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 5 "-" "curl""#).unwrap();
+//! parser.parse(line, &mut out).unwrap();
+//! out.commit_row();
+//! assert_eq!(out.finish()[0].len(), 1);
+//! ```
+
+pub mod access;
+pub mod columns;
+pub mod convert;
+pub mod detect;
+pub mod escape;
+pub mod json;
+pub mod logfmt;
+pub mod record;
+pub mod regex_format;
+pub mod reject;
+pub mod syslog;
+pub mod time;
+
+use std::fmt;
+
+use arrow_schema::SchemaRef;
+use serde::{Deserialize, Serialize};
+
+pub use columns::{BatchBuilder, ColumnSpec, ColumnType, Value, schema_of};
+pub use detect::{Detection, detect_format};
+pub use escape::{escape_excerpt, escape_text};
+pub use reject::{Reject, RejectReason};
+pub use time::{TimeZoneSpec, TimestampFormat};
+
+use access::{AccessLogParser, AccessOptions, access_columns};
+use convert::ConvertOptions;
+use json::{JsonOptions, JsonParser, infer_json_columns};
+use logfmt::{LogfmtOptions, LogfmtParser, infer_logfmt_columns};
+use record::RecordColumns;
+use regex_format::{CompiledRegex, RegexOptions, RegexParser, compile_regex};
+use syslog::{SyslogOptions, SyslogParser, syslog_columns};
+
+/// Parses one line of a format into a [`BatchBuilder`].
+pub trait LineParser: Send {
+    /// Parses `line` (no terminator, valid UTF-8, not empty). On `Ok`, exactly one value has
+    /// been appended to every projected column and the caller must call
+    /// [`BatchBuilder::commit_row`]; on `Err`, nothing has been appended.
+    fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject>;
+}
+
+/// What a parser may know about the file it reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileContext {
+    /// The file's modification time, µs since the epoch (year of RFC 3164 syslog).
+    pub modified_micros: Option<i64>,
+}
+
+/// Errors in a format's definition (from config).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FormatError {
+    /// An unknown format name.
+    #[error("unknown format {0:?} (known: access, combined, common, syslog, json, logfmt, regex)")]
+    UnknownFormat(String),
+    /// The regex does not compile or has no named groups.
+    #[error("bad regex: {0}")]
+    BadRegex(String),
+    /// A configured column is not a named group of the regex.
+    #[error("column {0:?} is not a named group of the pattern")]
+    UnknownColumn(String),
+}
+
+/// The families of formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormatKind {
+    /// Apache/nginx `combined` and `common`.
+    Access,
+    /// RFC 3164 and RFC 5424 syslog.
+    Syslog,
+    /// JSON lines.
+    Json,
+    /// logfmt.
+    Logfmt,
+    /// A user-defined regex.
+    Regex,
+}
+
+impl FormatKind {
+    /// The format's name, also the table name for auto-detected files of this kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatKind::Access => "access",
+            FormatKind::Syslog => "syslog",
+            FormatKind::Json => "json",
+            FormatKind::Logfmt => "logfmt",
+            FormatKind::Regex => "regex",
+        }
+    }
+}
+
+impl fmt::Display for FormatKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A format with its options, as written in config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "format", rename_all = "snake_case")]
+pub enum FormatSpec {
+    /// Apache/nginx access logs.
+    Access(AccessOptions),
+    /// Syslog.
+    Syslog(SyslogOptions),
+    /// JSON lines.
+    Json(JsonOptions),
+    /// logfmt.
+    Logfmt(LogfmtOptions),
+    /// A user-defined regex.
+    Regex(RegexOptions),
+}
+
+impl FormatSpec {
+    /// The default spec of a built-in format name (`combined`/`common` are `access`).
+    pub fn parse_name(name: &str) -> Result<FormatSpec, FormatError> {
+        Ok(match name {
+            "access" | "combined" | "common" | "nginx" | "apache" => FormatSpec::Access(AccessOptions::default()),
+            "syslog" => FormatSpec::Syslog(SyslogOptions::default()),
+            "json" | "ndjson" | "jsonl" => FormatSpec::Json(JsonOptions::default()),
+            "logfmt" => FormatSpec::Logfmt(LogfmtOptions::default()),
+            "regex" => return Err(FormatError::BadRegex("the regex format needs a pattern in config.yaml".into())),
+            other => return Err(FormatError::UnknownFormat(other.to_string())),
+        })
+    }
+
+    /// The default spec of a kind (regex has no default).
+    pub fn default_for(kind: FormatKind) -> Option<FormatSpec> {
+        Self::parse_name(kind.name()).ok()
+    }
+
+    /// The family of this format.
+    pub fn kind(&self) -> FormatKind {
+        match self {
+            FormatSpec::Access(_) => FormatKind::Access,
+            FormatSpec::Syslog(_) => FormatKind::Syslog,
+            FormatSpec::Json(_) => FormatKind::Json,
+            FormatSpec::Logfmt(_) => FormatKind::Logfmt,
+            FormatSpec::Regex(_) => FormatKind::Regex,
+        }
+    }
+
+    /// Whether the schema is inferred from sample lines (so callers know to read a sample).
+    pub fn needs_sample(&self) -> bool {
+        matches!(self, FormatSpec::Json(_) | FormatSpec::Logfmt(_))
+    }
+}
+
+/// A format with a fixed schema: options checked, regex compiled, JSON/logfmt columns inferred.
+#[derive(Debug, Clone)]
+pub struct ResolvedFormat {
+    spec: FormatSpec,
+    timezone: TimeZoneSpec,
+    columns: Vec<ColumnSpec>,
+    regex: Option<CompiledRegex>,
+}
+
+impl ResolvedFormat {
+    /// Resolves `spec`; `sample` (first lines of the files) is used to infer JSON/logfmt columns.
+    pub fn resolve(spec: FormatSpec, timezone: TimeZoneSpec, sample: &[&str]) -> Result<Self, FormatError> {
+        let mut regex = None;
+        let columns = match &spec {
+            FormatSpec::Access(o) => access_columns(o),
+            FormatSpec::Syslog(_) => syslog_columns(),
+            FormatSpec::Json(o) => infer_json_columns(sample, o),
+            FormatSpec::Logfmt(o) => infer_logfmt_columns(sample, o),
+            FormatSpec::Regex(o) => {
+                let c = compile_regex(o)?;
+                let cols = c.columns.clone();
+                regex = Some(c);
+                cols
+            }
+        };
+        Ok(ResolvedFormat { spec, timezone, columns, regex })
+    }
+
+    /// The format's family.
+    pub fn kind(&self) -> FormatKind {
+        self.spec.kind()
+    }
+
+    /// The spec this format was resolved from.
+    pub fn spec(&self) -> &FormatSpec {
+        &self.spec
+    }
+
+    /// The zone of naive timestamps.
+    pub fn timezone(&self) -> TimeZoneSpec {
+        self.timezone
+    }
+
+    /// The columns rows of this format have.
+    pub fn columns(&self) -> &[ColumnSpec] {
+        &self.columns
+    }
+
+    /// The Arrow schema of [`ResolvedFormat::columns`].
+    pub fn schema(&self) -> SchemaRef {
+        schema_of(&self.columns)
+    }
+
+    /// A new parser for one file (or byte range of it).
+    pub fn parser(&self, ctx: &FileContext) -> Box<dyn LineParser> {
+        let convert = ConvertOptions {
+            timezone: self.timezone,
+            timestamp_format: match &self.spec {
+                FormatSpec::Regex(o) => o.timestamp_format.clone(),
+                _ => TimestampFormat::Rfc3339,
+            },
+        };
+        match (&self.spec, &self.regex) {
+            (FormatSpec::Access(o), _) => Box::new(AccessLogParser::new(o)),
+            (FormatSpec::Syslog(o), _) => Box::new(SyslogParser::new(o, self.timezone, ctx)),
+            (FormatSpec::Json(_), _) => Box::new(JsonParser::new(RecordColumns::new(self.columns.clone()), convert)),
+            (FormatSpec::Logfmt(_), _) => Box::new(LogfmtParser::new(RecordColumns::new(self.columns.clone()), convert)),
+            (FormatSpec::Regex(_), Some(c)) => Box::new(RegexParser::new(c.clone(), convert)),
+            (FormatSpec::Regex(o), None) => {
+                // resolve() always compiles; recompiling keeps this total without a panic path.
+                match compile_regex(o) {
+                    Ok(c) => Box::new(RegexParser::new(c, convert)),
+                    Err(e) => Box::new(FailingParser(e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+/// A parser that rejects every line (a regex that stopped compiling).
+struct FailingParser(String);
+
+impl LineParser for FailingParser {
+    fn parse(&mut self, _line: &str, _out: &mut BatchBuilder) -> Result<(), Reject> {
+        Err(Reject::new(RejectReason::RegexMismatch, self.0.clone()))
+    }
+}
+
+/// Removes a trailing `\r` and checks the line is non-empty UTF-8; the reject otherwise.
+/// (Lines over `max_line_bytes` are caught by the reader before this.)
+#[inline]
+pub fn prepare_line(raw: &[u8]) -> Result<&str, Reject> {
+    let raw = match raw.last() {
+        Some(b'\r') => &raw[..raw.len() - 1],
+        _ => raw,
+    };
+    if raw.is_empty() {
+        return Err(Reject::new(RejectReason::EmptyLine, "empty line"));
+    }
+    simdutf8::basic::from_utf8(raw).map_err(|_| {
+        let e = std::str::from_utf8(raw).err();
+        let at = e.map(|e| e.valid_up_to() + 1).unwrap_or(0);
+        Reject::new(RejectReason::InvalidUtf8, format!("invalid UTF-8 at byte {at} of the line"))
+    })
+}
+
+/// One entry of the format catalogue shown by `logfusion formats`.
+#[derive(Debug, Clone)]
+pub struct CatalogEntry {
+    /// Format name.
+    pub name: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// Columns with default options (empty for inferred / user-defined schemas).
+    pub columns: Vec<ColumnSpec>,
+}
+
+/// Every built-in format with its default columns.
+pub fn catalog() -> Vec<CatalogEntry> {
+    vec![
+        CatalogEntry {
+            name: "access",
+            description: "Apache/nginx combined and common logs (aliases: combined, common), trailing fields configurable",
+            columns: access_columns(&AccessOptions::default()),
+        },
+        CatalogEntry {
+            name: "syslog",
+            description: "RFC 3164 (year from the file's mtime or the `year` option) and RFC 5424 (structured data kept)",
+            columns: syslog_columns(),
+        },
+        CatalogEntry {
+            name: "json",
+            description: "JSON lines: columns inferred from a sample (override types with `columns`), unknown keys in _extra",
+            columns: vec![],
+        },
+        CatalogEntry {
+            name: "logfmt",
+            description: "key=value lines: columns inferred from a sample (override with `columns`), unknown keys in _extra",
+            columns: vec![],
+        },
+        CatalogEntry {
+            name: "regex",
+            description: "user-defined: `pattern` with named groups, `columns` types, `timestamp_format`",
+            columns: vec![],
+        },
+    ]
+}

@@ -1,0 +1,151 @@
+//! User-defined formats: a regular expression with named capture groups, each group a column.
+//! Column types come from config (default: string); timestamps use the configured format and
+//! the source's timezone. A line the regex does not match is a `regex_mismatch` reject.
+
+use std::collections::BTreeMap;
+
+use regex::{CaptureLocations, Regex};
+use serde::{Deserialize, Serialize};
+
+use crate::FormatError;
+use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
+use crate::convert::{ConvertOptions, convert_text};
+use crate::reject::{Reject, RejectReason};
+use crate::time::TimestampFormat;
+
+/// Options of a user-defined regex format.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegexOptions {
+    /// The pattern; each named group `(?P<name>...)` becomes a column. Anchor it (`^...$`).
+    pub pattern: String,
+    /// Types of the named groups (groups not listed are strings).
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnType>,
+    /// How timestamp groups are written: `rfc3339` (default), `clf`, `epoch_seconds`,
+    /// `epoch_millis`, or a chrono strftime pattern such as `%Y-%m-%d %H:%M:%S`.
+    #[serde(default)]
+    pub timestamp_format: TimestampFormat,
+}
+
+/// A compiled regex format: the regex and its columns in group order.
+#[derive(Debug, Clone)]
+pub struct CompiledRegex {
+    /// The compiled pattern.
+    pub regex: Regex,
+    /// Columns, one per named group, in the order the groups appear.
+    pub columns: Vec<ColumnSpec>,
+    /// Capture-group index of each column.
+    group_of_column: Vec<usize>,
+}
+
+/// Compiles `opts`, checking that every configured column names a group of the pattern.
+pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> {
+    let regex = Regex::new(&opts.pattern).map_err(|e| FormatError::BadRegex(e.to_string()))?;
+    let mut columns = Vec::new();
+    let mut group_of_column = Vec::new();
+    for (g, name) in regex.capture_names().enumerate() {
+        if let Some(name) = name {
+            let ty = opts.columns.get(name).copied().unwrap_or(ColumnType::String);
+            columns.push(ColumnSpec::new(name, ty));
+            group_of_column.push(g);
+        }
+    }
+    if columns.is_empty() {
+        return Err(FormatError::BadRegex(
+            "the pattern has no named groups such as (?P<status>\\d+)".into(),
+        ));
+    }
+    if let Some(unknown) = opts.columns.keys().find(|k| !columns.iter().any(|c| &c.name == *k)) {
+        return Err(FormatError::UnknownColumn(unknown.clone()));
+    }
+    Ok(CompiledRegex {
+        regex,
+        columns,
+        group_of_column,
+    })
+}
+
+/// Parser of lines of a user-defined regex format.
+#[derive(Debug)]
+pub struct RegexParser {
+    compiled: CompiledRegex,
+    locations: CaptureLocations,
+    convert: ConvertOptions,
+}
+
+impl RegexParser {
+    /// A parser for a compiled format.
+    pub fn new(compiled: CompiledRegex, convert: ConvertOptions) -> Self {
+        let locations = compiled.regex.capture_locations();
+        RegexParser {
+            compiled,
+            locations,
+            convert,
+        }
+    }
+}
+
+impl crate::LineParser for RegexParser {
+    fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
+        if self.compiled.regex.captures_read(&mut self.locations, line).is_none() {
+            return Err(Reject::new(RejectReason::RegexMismatch, "the line does not match the format's pattern"));
+        }
+        let mut staged = Vec::with_capacity(self.compiled.columns.len());
+        for (c, &g) in self.compiled.columns.iter().zip(&self.compiled.group_of_column) {
+            let v = match self.locations.get(g) {
+                None => Value::Null,
+                Some((s, e)) => convert_text(&line[s..e], c.column_type, &self.convert).map_err(|d| {
+                    let reason = if c.column_type == ColumnType::Timestamp { RejectReason::BadTimestamp } else { RejectReason::BadField };
+                    Reject::new(reason, format!("group {:?}: {d}", c.name))
+                })?,
+            };
+            staged.push(v);
+        }
+        for (i, v) in staged.iter().enumerate() {
+            if let Some(b) = out.column(i) {
+                b.append_value(v);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LineParser;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{TimestampMicrosecondType, UInt16Type};
+
+    #[test]
+    fn named_groups_become_typed_columns() {
+        let opts = RegexOptions {
+            pattern: r"^(?P<ts>\S+ \S+) (?P<level>\w+) (?P<code>\d+)(?: (?P<msg>.*))?$".into(),
+            columns: [("ts".to_string(), ColumnType::Timestamp), ("code".to_string(), ColumnType::Uint16)].into(),
+            timestamp_format: TimestampFormat::from("%Y-%m-%d %H:%M:%S".to_string()),
+        };
+        let c = compile_regex(&opts).unwrap();
+        let cols = c.columns.clone();
+        let mut p = RegexParser::new(c, ConvertOptions { timestamp_format: opts.timestamp_format.clone(), ..Default::default() });
+        let mut out = BatchBuilder::new(&cols, &[0, 2, 3], 4);
+        p.parse("1970-01-01 00:00:01 INFO 200 ok", &mut out).unwrap();
+        out.commit_row();
+        p.parse("1970-01-01 00:00:02 WARN 404", &mut out).unwrap();
+        out.commit_row();
+        assert_eq!(p.parse("nope", &mut out).unwrap_err().reason, RejectReason::RegexMismatch);
+        assert_eq!(p.parse("1970-01-01 00:00:02 WARN 99999", &mut out).unwrap_err().reason, RejectReason::BadField);
+        assert_eq!(p.parse("1970-13-01 00:00:02 WARN 1", &mut out).unwrap_err().reason, RejectReason::BadTimestamp);
+        let a = out.finish();
+        assert_eq!(a[0].as_primitive::<TimestampMicrosecondType>().value(1), 2_000_000);
+        assert_eq!(a[1].as_primitive::<UInt16Type>().value(0), 200);
+        assert!(a[2].is_null(1));
+    }
+
+    #[test]
+    fn config_errors() {
+        assert!(matches!(compile_regex(&RegexOptions { pattern: "(".into(), ..Default::default() }), Err(FormatError::BadRegex(_))));
+        let o = RegexOptions { pattern: "(?P<a>x)".into(), columns: [("b".to_string(), ColumnType::Int64)].into(), ..Default::default() };
+        assert!(matches!(compile_regex(&o), Err(FormatError::UnknownColumn(b)) if b == "b"));
+    }
+}
