@@ -1,1 +1,125 @@
-fn main() {}
+//! `logfusion`: SQL over directories of log files.
+
+mod generate;
+mod output;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::OutputFormat;
+
+/// SQL over directories of log files: every line a typed row or a reject with file, line and reason.
+#[derive(Debug, Parser)]
+#[command(name = "logfusion", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./config.yaml if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Show info-level logs on stderr (warnings are always shown).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where tables come from, shared by the commands that read logs.
+#[derive(Debug, Clone, clap::Args)]
+struct SourceArgs {
+    /// A log directory (read recursively), file or glob: one table per detected format
+    /// (`access`, `syslog`, `json`, `logfmt`), each with its `<table>_rejects`. Without it,
+    /// the sources of the config file.
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<String>,
+    /// Read every file with this format instead of detecting it (access, combined, common,
+    /// syslog, json, logfmt).
+    #[arg(long, value_name = "FMT")]
+    format: Option<String>,
+    /// Worker threads and query partitions (overrides max_workers of the config).
+    #[arg(long, value_name = "N")]
+    max_workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one SQL statement over the log tables.
+    Query {
+        #[command(flatten)]
+        sources: SourceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+        /// Write the result to this file instead of stdout (required for parquet).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// The SQL statement.
+        sql: String,
+    },
+    /// List the tables: source, format, files and row schema.
+    Tables {
+        #[command(flatten)]
+        sources: SourceArgs,
+    },
+    /// List every supported format with its columns.
+    Formats,
+    /// Generate a deterministic log data set (for benchmarks and tests).
+    Gen {
+        /// Format to generate: access, syslog, json, logfmt.
+        #[arg(long, default_value = "access")]
+        format: String,
+        /// Approximate size, e.g. 512MiB or 5GiB.
+        #[arg(long, default_value = "64MiB")]
+        size: String,
+        /// One malformed line in every N lines (0: none).
+        #[arg(long, default_value_t = 0)]
+        malformed_every: u64,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output file (`-` for stdout).
+        #[arg(long, default_value = "data/generated/access.log")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    setup::init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            eprintln!("error: {}", one_line(&msg));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors print as one line; DataFusion sometimes puts newlines in its messages.
+fn one_line(msg: &str) -> String {
+    msg.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Formats => {
+            output::print_formats();
+            Ok(())
+        }
+        Command::Gen { format, size, malformed_every, seed, out } => {
+            let bytes = logfusion_engine::config::parse_bytes(&size).map_err(anyhow::Error::msg)?;
+            generate::generate(&format, bytes, malformed_every, seed, &out)
+        }
+        Command::Tables { sources } => {
+            let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
+            output::print_tables(&env.catalog);
+            Ok(())
+        }
+        Command::Query { sources, output, out, sql } => {
+            let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
+            env.runtime()?.block_on(env.query(&sql, output, out.as_deref()))
+        }
+    }
+}

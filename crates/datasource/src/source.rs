@@ -47,6 +47,8 @@ pub enum TableKind {
 /// compressed (so they are never split into byte ranges).
 #[derive(Debug, Clone)]
 pub struct LogTableOptions {
+    /// Name of the table (for reports).
+    pub table: String,
     /// The resolved format of every file of the table.
     pub format: Arc<ResolvedFormat>,
     /// Rows or rejects.
@@ -87,6 +89,11 @@ impl LogSource {
             metrics: ExecutionPlanMetricsSet::new(),
             options,
         }
+    }
+
+    /// The options of the table this source scans.
+    pub fn options(&self) -> &LogTableOptions {
+        &self.options
     }
 
     /// The scan output for the file columns the query needs.
@@ -256,7 +263,7 @@ impl FileOpener for LogOpener {
         let counters = self.counters.clone();
         Ok(Box::pin(async move {
             let options = GetOptions {
-                range: (start > 0).then_some(GetRange::Offset(start - 1)),
+                range: (start > 0).then(|| GetRange::Offset(start - 1)),
                 ..Default::default()
             };
             let result = store.get_opts(&location, options).await?;

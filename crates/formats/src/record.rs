@@ -74,33 +74,110 @@ pub fn inferred_columns(
     cols
 }
 
-/// Accumulates key types over sample records, in order of first appearance.
+/// Values of a key needed before a few outliers may be outvoted (see [`TypeAccumulator`]).
+const MIN_VOTES: u64 = 20;
+/// Share of a key's values that must agree on a non-string type to outvote outliers.
+const MAJORITY: f64 = 0.95;
+
+/// Accumulates key types over sample records, in order of first appearance. A key whose values
+/// mix types becomes the widened type (Int64+Float64 = Float64, otherwise String), except that
+/// when at least 95% of 20 or more values agree on a non-string type, that type wins: the few
+/// outliers then become rejects (`bad_field`/`bad_timestamp`) instead of turning a timestamp or
+/// number column into text for everyone.
 #[derive(Debug, Default)]
 pub struct TypeAccumulator {
-    order: Vec<(String, Option<ColumnType>)>,
+    order: Vec<(String, Vec<(ColumnType, u64)>)>,
     index: HashMap<String, usize>,
 }
 
 impl TypeAccumulator {
     /// Records that `key` had a value of type `t` (`None` for a null value).
     pub fn observe(&mut self, key: &str, t: Option<ColumnType>) {
-        match self.index.get(key) {
-            Some(&i) => {
-                let slot = &mut self.order[i].1;
-                *slot = match (*slot, t) {
-                    (Some(a), Some(b)) => Some(widen(a, b)),
-                    (a, b) => a.or(b),
-                };
-            }
+        let i = match self.index.get(key) {
+            Some(&i) => i,
             None => {
                 self.index.insert(key.to_string(), self.order.len());
-                self.order.push((key.to_string(), t));
+                self.order.push((key.to_string(), Vec::new()));
+                self.order.len() - 1
+            }
+        };
+        if let Some(t) = t {
+            let counts = &mut self.order[i].1;
+            match counts.iter_mut().find(|(ty, _)| *ty == t) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((t, 1)),
             }
         }
     }
 
-    /// The keys and their types.
+    /// The keys and their types (`None`: only nulls seen).
     pub fn finish(self) -> Vec<(String, Option<ColumnType>)> {
         self.order
+            .into_iter()
+            .map(|(key, counts)| {
+                let t = vote(&counts);
+                (key, t)
+            })
+            .collect()
+    }
+}
+
+fn vote(counts: &[(ColumnType, u64)]) -> Option<ColumnType> {
+    let widened = counts.iter().map(|(t, _)| *t).reduce(widen)?;
+    if widened != ColumnType::String {
+        return Some(widened);
+    }
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let numeric: u64 = counts
+        .iter()
+        .filter(|(t, _)| matches!(t, ColumnType::Int64 | ColumnType::Float64))
+        .map(|(_, n)| n)
+        .sum();
+    let numeric_type = counts
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| matches!(t, ColumnType::Int64 | ColumnType::Float64))
+        .reduce(widen);
+    let mut candidates: Vec<(ColumnType, u64)> = counts
+        .iter()
+        .filter(|(t, _)| !matches!(t, ColumnType::String | ColumnType::Int64 | ColumnType::Float64))
+        .copied()
+        .collect();
+    if let Some(t) = numeric_type {
+        candidates.push((t, numeric));
+    }
+    candidates
+        .into_iter()
+        .find(|(_, n)| total >= MIN_VOTES && *n as f64 >= MAJORITY * total as f64)
+        .map(|(t, _)| t)
+        .or(Some(ColumnType::String))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outliers_are_outvoted_only_by_a_large_majority() {
+        let mut acc = TypeAccumulator::default();
+        for _ in 0..40 {
+            acc.observe("ts", Some(ColumnType::Timestamp));
+            acc.observe("n", Some(ColumnType::Int64));
+            acc.observe("mixed", Some(ColumnType::Int64));
+            acc.observe("mixed", Some(ColumnType::String));
+        }
+        acc.observe("ts", Some(ColumnType::String));
+        acc.observe("n", Some(ColumnType::Float64));
+        acc.observe("nulls", None);
+        let got = acc.finish();
+        assert_eq!(
+            got,
+            [
+                ("ts".to_string(), Some(ColumnType::Timestamp)),
+                ("n".to_string(), Some(ColumnType::Float64)),
+                ("mixed".to_string(), Some(ColumnType::String)),
+                ("nulls".to_string(), None),
+            ]
+        );
     }
 }

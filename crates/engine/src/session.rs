@@ -1,0 +1,42 @@
+//! The DataFusion session logfusion queries run in: partitions, batch size, memory pool.
+
+use std::sync::Arc;
+
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::EngineError;
+use crate::config::Config;
+
+/// Settings of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Partitions (parallel scans and operators).
+    pub partitions: usize,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Memory for operators before they spill; `None` is unlimited.
+    pub memory_limit: Option<u64>,
+}
+
+impl SessionSettings {
+    /// The settings of a config.
+    pub fn from_config(config: &Config) -> Self {
+        SessionSettings { partitions: config.workers(), batch_size: config.batch_size, memory_limit: config.memory_limit }
+    }
+}
+
+/// A session with `settings`. Byte-range splitting kicks in for files from 1 MiB.
+pub fn session_context(settings: SessionSettings) -> Result<SessionContext, EngineError> {
+    let config = SessionConfig::new()
+        .with_target_partitions(settings.partitions.max(1))
+        .with_batch_size(settings.batch_size.max(1))
+        .with_information_schema(true);
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = settings.memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit as usize)));
+    }
+    let runtime = runtime.build_arc().map_err(EngineError::DataFusion)?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
