@@ -41,7 +41,8 @@ impl Rng {
 }
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const SECTIONS: [&str; 8] = ["api/v1/users", "api/v1/orders", "api/v2/search", "static/js", "images", "blog", "checkout", "login"];
+const SECTIONS: [&str; 8] =
+    ["api/v1/users", "api/v1/orders", "api/v2/search", "static/js", "images", "blog", "checkout", "login"];
 const AGENTS: [&str; 5] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",

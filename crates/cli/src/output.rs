@@ -34,7 +34,7 @@ pub enum ResultWriter {
     /// Batches kept for the final pretty print.
     Table(Vec<RecordBatch>, Box<dyn Write>),
     /// CSV.
-    Csv(datafusion::arrow::csv::Writer<Box<dyn Write>>),
+    Csv(Box<datafusion::arrow::csv::Writer<Box<dyn Write>>>),
     /// JSON array.
     Json(datafusion::arrow::json::ArrayWriter<Box<dyn Write>>),
     /// NDJSON.
@@ -55,13 +55,16 @@ impl ResultWriter {
     pub fn new(format: OutputFormat, out: Option<&Path>, schema: SchemaRef) -> anyhow::Result<Self> {
         Ok(match format {
             OutputFormat::Table => ResultWriter::Table(Vec::new(), sink(out)?),
-            OutputFormat::Csv => ResultWriter::Csv(datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(sink(out)?)),
+            OutputFormat::Csv => ResultWriter::Csv(Box::new(
+                datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(sink(out)?),
+            )),
             OutputFormat::Json => ResultWriter::Json(datafusion::arrow::json::ArrayWriter::new(sink(out)?)),
             OutputFormat::Ndjson => ResultWriter::Ndjson(datafusion::arrow::json::LineDelimitedWriter::new(sink(out)?)),
             OutputFormat::Parquet => {
                 let Some(path) = out else { bail!("--output parquet needs --out FILE") };
                 let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-                let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
+                let props =
+                    WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
                 ResultWriter::Parquet(Box::new(ArrowWriter::try_new(file, schema, Some(props))?))
             }
         })
@@ -135,7 +138,10 @@ pub fn print_tables(catalog: &Catalog) {
             t.rejects_name()
         );
         for f in &t.files {
-            let confidence = f.detection.map(|d| format!(", {:.0}% of sampled lines match", d.confidence * 100.0)).unwrap_or_default();
+            let confidence = f
+                .detection
+                .map(|d| format!(", {:.0}% of sampled lines match", d.confidence * 100.0))
+                .unwrap_or_default();
             println!(
                 "    file {} ({}{confidence})",
                 logfusion_formats::escape_text(&f.path.to_string_lossy()),

@@ -80,7 +80,7 @@ impl Environment {
 
     /// A session with every table registered.
     pub fn session(&self) -> anyhow::Result<SessionContext> {
-        let ctx = session_context(self.settings)?;
+        let ctx = session_context(&self.settings)?;
         let max_line = usize::try_from(self.config.max_line_bytes).unwrap_or(usize::MAX);
         self.catalog.register(&ctx, max_line)?;
         Ok(ctx)

@@ -76,9 +76,7 @@ impl ScanCounters {
         for (reason, &n) in RejectReason::ALL.iter().zip(counts) {
             if n > 0 {
                 let name = format!("{}{}", metric::REJECTED_PREFIX, reason.code());
-                MetricBuilder::new(&self.metrics)
-                    .counter(name, self.partition)
-                    .add(n as usize);
+                MetricBuilder::new(&self.metrics).counter(name, self.partition).add(n as usize);
             }
         }
     }

@@ -71,9 +71,7 @@ impl Compression {
 const RAW_BUFFER: usize = 256 * 1024;
 
 /// Wraps `raw` so that reading yields decompressed bytes; returns the detected compression.
-pub fn decompressing_reader<R: Read + Send + 'static>(
-    raw: R,
-) -> io::Result<(Compression, Box<dyn Read + Send>)> {
+pub fn decompressing_reader<R: Read + Send + 'static>(raw: R) -> io::Result<(Compression, Box<dyn Read + Send>)> {
     let mut buffered = BufReader::with_capacity(RAW_BUFFER, raw);
     let head = buffered.fill_buf()?;
     let compression = Compression::from_magic(head);

@@ -60,10 +60,12 @@ pub struct SniffedFile {
 /// hidden entries skipped, sorted), or the matches of a glob pattern.
 pub fn list_files(path: &str) -> io::Result<Vec<PathBuf>> {
     if path.contains(['*', '?', '[']) {
-        let paths = glob::glob(path).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("bad glob {path:?}: {e}")))?;
+        let paths = glob::glob(path)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("bad glob {path:?}: {e}")))?;
         let mut out = Vec::new();
         for entry in paths {
-            let p = entry.map_err(|e| io::Error::new(e.error().kind(), format!("{}: {}", e.path().display(), e.error())))?;
+            let p = entry
+                .map_err(|e| io::Error::new(e.error().kind(), format!("{}: {}", e.path().display(), e.error())))?;
             if p.is_file() {
                 out.push(p);
             }
@@ -93,7 +95,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
         let kind = entry.file_type()?;
         if kind.is_dir() {
             walk(&path, out)?;
-        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+        } else if kind.is_file() || kind.is_symlink() {
+            // A symlink to a directory is not followed; a dangling one is reported unreadable.
+            if path.is_dir() {
+                continue;
+            }
             out.push(path);
         }
     }
@@ -157,12 +163,12 @@ pub fn text_problem(head: &[u8]) -> Option<FileProblem> {
     let nul = memchr::memchr_iter(0, head).count();
     let control = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x1b | 0x0c)).count();
     if nul * 10 > head.len() || control * 5 > head.len() {
-        return Some(FileProblem::Binary(format!("{nul} NUL and {control} control bytes in the first {} bytes", head.len())));
+        return Some(FileProblem::Binary(format!(
+            "{nul} NUL and {control} control bytes in the first {} bytes",
+            head.len()
+        )));
     }
-    let invalid = head
-        .split(|&b| b == b'\n')
-        .filter(|l| simdutf8::basic::from_utf8(l).is_err())
-        .count();
+    let invalid = head.split(|&b| b == b'\n').filter(|l| simdutf8::basic::from_utf8(l).is_err()).count();
     let lines = memchr::memchr_iter(b'\n', head).count() + 1;
     if invalid * 2 > lines && lines > 1 {
         return Some(FileProblem::Binary(format!("{invalid} of the first {lines} lines are not UTF-8")));
@@ -209,7 +215,8 @@ mod tests {
         std::fs::write(dir.path().join("a.log"), "x\n").unwrap();
         std::fs::write(dir.path().join(".hidden"), "x\n").unwrap();
         let files = list_files(dir.path().to_str().unwrap()).unwrap();
-        let names: Vec<_> = files.iter().map(|p| p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<_> =
+            files.iter().map(|p| p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["a.log", "sub/b.log"]);
         assert!(list_files("/definitely/not/here").unwrap_err().to_string().contains("/definitely/not/here"));
     }

@@ -188,14 +188,9 @@ impl<R: Read> LineReader<R> {
     fn too_long(&mut self) -> io::Result<Line<'_>> {
         let offset = self.offset();
         self.head.clear();
-        self.head
-            .extend_from_slice(&self.buf[self.pos..self.filled.min(self.pos + TOO_LONG_HEAD)]);
+        self.head.extend_from_slice(&self.buf[self.pos..self.filled.min(self.pos + TOO_LONG_HEAD)]);
         let len = self.skip_through_newline()?;
-        Ok(Line::TooLong {
-            head: &self.head,
-            offset,
-            len,
-        })
+        Ok(Line::TooLong { head: &self.head, offset, len })
     }
 }
 
@@ -209,7 +204,9 @@ mod tests {
         while let Some(l) = r.next_line().unwrap() {
             out.push(match l {
                 Line::Complete { bytes, offset } => (String::from_utf8_lossy(bytes).into_owned(), offset),
-                Line::TooLong { head, offset, len } => (format!("LONG{len}:{}", String::from_utf8_lossy(&head[..4])), offset),
+                Line::TooLong { head, offset, len } => {
+                    (format!("LONG{len}:{}", String::from_utf8_lossy(&head[..4])), offset)
+                }
             });
         }
         out

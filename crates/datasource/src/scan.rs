@@ -4,10 +4,14 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayBuilder, ArrayRef, RecordBatch, RecordBatchOptions, StringArray, StringBuilder, UInt64Builder};
+use datafusion::arrow::array::{
+    ArrayBuilder, ArrayRef, RecordBatch, RecordBatchOptions, StringArray, StringBuilder, UInt64Builder,
+};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::{DataFusionError, Result};
-use logfusion_formats::{BatchBuilder, FileContext, Reject, RejectReason, ResolvedFormat, escape_excerpt, prepare_line};
+use logfusion_formats::{
+    BatchBuilder, FileContext, Reject, RejectReason, ResolvedFormat, escape_excerpt, prepare_line,
+};
 
 use crate::accounting::ScanCounters;
 use crate::lines::{Line, LineReader};
@@ -243,7 +247,10 @@ fn finish_batch(
                 .iter()
                 .map(|slot| match slot {
                     RowSlot::Parsed(k) => parsed[*k].take().ok_or_else(|| internal("parser column used twice")),
-                    RowSlot::File => Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(job.file_name.as_ref(), n))) as ArrayRef),
+                    RowSlot::File => {
+                        Ok(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(job.file_name.as_ref(), n)))
+                            as ArrayRef)
+                    }
                     RowSlot::Line => lines.take().ok_or_else(|| internal("_line used twice")),
                 })
                 .collect::<Result<Vec<_>>>()?;

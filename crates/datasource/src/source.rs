@@ -191,11 +191,8 @@ impl FileSource for LogSource {
         if output_ordering.is_some() || target_partitions == 0 {
             return Ok(None);
         }
-        let (packed, plain): (Vec<_>, Vec<_>) = config
-            .file_groups
-            .iter()
-            .flat_map(|g| g.iter().cloned())
-            .partition(|f| self.options.is_compressed(f));
+        let (packed, plain): (Vec<_>, Vec<_>) =
+            config.file_groups.iter().flat_map(|g| g.iter().cloned()).partition(|f| self.options.is_compressed(f));
         let mut groups = if plain.is_empty() {
             vec![]
         } else {
@@ -212,9 +209,7 @@ impl FileSource for LogSource {
                 groups.push(FileGroup::new(vec![file]));
                 continue;
             }
-            let lightest = groups
-                .iter_mut()
-                .min_by_key(|g| g.iter().map(|f| f.effective_size()).sum::<u64>());
+            let lightest = groups.iter_mut().min_by_key(|g| g.iter().map(|f| f.effective_size()).sum::<u64>());
             match lightest {
                 Some(g) => g.push(file),
                 None => groups.push(FileGroup::new(vec![file])),
@@ -262,10 +257,7 @@ impl FileOpener for LogOpener {
         };
         let counters = self.counters.clone();
         Ok(Box::pin(async move {
-            let options = GetOptions {
-                range: (start > 0).then(|| GetRange::Offset(start - 1)),
-                ..Default::default()
-            };
+            let options = GetOptions { range: (start > 0).then(|| GetRange::Offset(start - 1)), ..Default::default() };
             let result = store.get_opts(&location, options).await?;
             let mut job = job;
             job.context.modified_micros = Some(result.meta.last_modified.timestamp_micros());

@@ -141,7 +141,9 @@ impl Catalog {
                 .skipped
                 .iter()
                 .take(3)
-                .map(|f| format!("{}: {}", f.path.display(), f.problem.as_ref().map(ToString::to_string).unwrap_or_default()))
+                .map(|f| {
+                    format!("{}: {}", f.path.display(), f.problem.as_ref().map(ToString::to_string).unwrap_or_default())
+                })
                 .collect();
             return Err(EngineError::Input(format!("no readable log files ({})", why.join("; "))));
         }
@@ -166,8 +168,10 @@ impl Catalog {
             }
             return Err(EngineError::Input(format!("table {name:?} is defined twice with different formats")));
         }
-        let sample: Vec<&str> = files.iter().flat_map(|f| f.sample.iter().map(String::as_str)).take(INFER_LINES).collect();
-        let format = ResolvedFormat::resolve(spec, timezone, &sample).map_err(|e| EngineError::Config(format!("source {name}: {e}")))?;
+        let sample: Vec<&str> =
+            files.iter().flat_map(|f| f.sample.iter().map(String::as_str)).take(INFER_LINES).collect();
+        let format = ResolvedFormat::resolve(spec, timezone, &sample)
+            .map_err(|e| EngineError::Config(format!("source {name}: {e}")))?;
         self.tables.push(LogTable { name, format: Arc::new(format), detected, files });
         Ok(())
     }
@@ -182,11 +186,7 @@ impl Catalog {
                 .filter_map(|f| object_location(&f.path))
                 .collect();
             let compressed = Arc::new(compressed);
-            let urls = table
-                .files
-                .iter()
-                .map(|f| file_url(&f.path))
-                .collect::<Result<Vec<_>, _>>()?;
+            let urls = table.files.iter().map(|f| file_url(&f.path)).collect::<Result<Vec<_>, _>>()?;
             for kind in [TableKind::Rows, TableKind::Rejects] {
                 let name = match kind {
                     TableKind::Rows => table.name.clone(),

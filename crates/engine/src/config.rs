@@ -49,6 +49,9 @@ pub struct Config {
     /// Where logs of logfusion itself go.
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// Extra DataFusion settings, e.g. `datafusion.optimizer.repartition_file_min_size: 1`.
+    #[serde(default)]
+    pub datafusion: std::collections::BTreeMap<String, serde_yaml::Value>,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             max_line_bytes: default_max_line_bytes(),
             sources: Vec::new(),
             logging: LoggingConfig::default(),
+            datafusion: Default::default(),
         }
     }
 }
@@ -209,8 +213,7 @@ impl Config {
 
     /// Worker count: `max_workers` or the number of cores.
     pub fn workers(&self) -> usize {
-        self.max_workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        self.max_workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
     }
 }
 

@@ -62,4 +62,3 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, out: &mut BTreeMap<String, TableScanSt
         collect(child, out);
     }
 }
-

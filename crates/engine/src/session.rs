@@ -10,7 +10,7 @@ use crate::EngineError;
 use crate::config::Config;
 
 /// Settings of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSettings {
     /// Partitions (parallel scans and operators).
     pub partitions: usize,
@@ -18,25 +18,49 @@ pub struct SessionSettings {
     pub batch_size: usize,
     /// Memory for operators before they spill; `None` is unlimited.
     pub memory_limit: Option<u64>,
+    /// Extra DataFusion settings (`datafusion.*` keys) as text.
+    pub options: Vec<(String, String)>,
 }
 
 impl SessionSettings {
     /// The settings of a config.
     pub fn from_config(config: &Config) -> Self {
-        SessionSettings { partitions: config.workers(), batch_size: config.batch_size, memory_limit: config.memory_limit }
+        let options = config
+            .datafusion
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect();
+        SessionSettings {
+            partitions: config.workers(),
+            batch_size: config.batch_size,
+            memory_limit: config.memory_limit,
+            options,
+        }
     }
 }
 
 /// A session with `settings`. Byte-range splitting kicks in for files from 1 MiB.
-pub fn session_context(settings: SessionSettings) -> Result<SessionContext, EngineError> {
-    let config = SessionConfig::new()
+pub fn session_context(settings: &SessionSettings) -> Result<SessionContext, EngineError> {
+    let mut config = SessionConfig::new()
         .with_target_partitions(settings.partitions.max(1))
         .with_batch_size(settings.batch_size.max(1))
         .with_information_schema(true);
+    for (key, value) in &settings.options {
+        config
+            .options_mut()
+            .set(key, value)
+            .map_err(|e| EngineError::Config(format!("config datafusion: {key}: {e}")))?;
+    }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = settings.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit as usize)));
     }
     let runtime = runtime.build_arc().map_err(EngineError::DataFusion)?;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    Ok(SessionContext::new_with_config_rt(config, runtime).enable_url_table())
 }

@@ -43,9 +43,7 @@ pub struct AccessOptions {
 
 impl Default for AccessOptions {
     fn default() -> Self {
-        AccessOptions {
-            trailing: default_trailing(),
-        }
+        AccessOptions { trailing: default_trailing() }
     }
 }
 
@@ -168,17 +166,12 @@ impl crate::LineParser for AccessLogParser {
         }
         let st0 = rq1 + 2;
         let st1 = st0 + memchr(b' ', &b[st0..]).ok_or_else(|| syntax("no bytes field after the status"))?;
-        let status = parse_u64(&b[st0..st1])
-            .filter(|&s| s <= u16::MAX as u64)
-            .ok_or_else(|| {
-                Reject::new(
-                    RejectReason::BadField,
-                    format!(
-                        "status {:?} is not a number",
-                        crate::escape::escape_excerpt(&b[st0..st1], 20)
-                    ),
-                )
-            })?;
+        let status = parse_u64(&b[st0..st1]).filter(|&s| s <= u16::MAX as u64).ok_or_else(|| {
+            Reject::new(
+                RejectReason::BadField,
+                format!("status {:?} is not a number", crate::escape::escape_excerpt(&b[st0..st1], 20)),
+            )
+        })?;
         let by0 = st1 + 1;
         let by1 = by0 + memchr(b' ', &b[by0..]).unwrap_or(b.len() - by0);
         let bytes_text = &b[by0..by1];
@@ -188,10 +181,7 @@ impl crate::LineParser for AccessLogParser {
             Some(parse_u64(bytes_text).ok_or_else(|| {
                 Reject::new(
                     RejectReason::BadField,
-                    format!(
-                        "bytes {:?} is not a number",
-                        crate::escape::escape_excerpt(bytes_text, 24)
-                    ),
+                    format!("bytes {:?} is not a number", crate::escape::escape_excerpt(bytes_text, 24)),
                 )
             })?)
         };
@@ -219,8 +209,7 @@ impl crate::LineParser for AccessLogParser {
                 }
                 pos += 1;
                 let (start, end, next) = if b.get(pos) == Some(&b'"') {
-                    let e = closing_quote(b, pos + 1)
-                        .ok_or_else(|| syntax("unclosed quoted trailing field"))?;
+                    let e = closing_quote(b, pos + 1).ok_or_else(|| syntax("unclosed quoted trailing field"))?;
                     (pos + 1, e, e + 1)
                 } else {
                     let e = pos + memchr(b' ', &b[pos..]).unwrap_or(b.len() - pos);
@@ -326,9 +315,7 @@ fn split_request(req: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
     }
     let rest = &req[s1 + 1..];
     match rest.rfind(' ') {
-        Some(s2) if rest[s2 + 1..].starts_with("HTTP/") => {
-            (Some(method), Some(&rest[..s2]), Some(&rest[s2 + 1..]))
-        }
+        Some(s2) if rest[s2 + 1..].starts_with("HTTP/") => (Some(method), Some(&rest[..s2]), Some(&rest[s2 + 1..])),
         _ => (Some(method), Some(rest), None),
     }
 }

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt8Builder, UInt16Builder, UInt64Builder,
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt8Builder,
+    UInt16Builder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, builder::ArrayBuilder};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -61,27 +61,23 @@ impl ColumnType {
             DataType::Int64 => ColumnType::Int64,
             DataType::Float64 => ColumnType::Float64,
             DataType::Boolean => ColumnType::Bool,
-            DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == "UTC" => {
-                ColumnType::Timestamp
-            }
+            DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == "UTC" => ColumnType::Timestamp,
             _ => return None,
         })
     }
 
     fn new_builder(self, capacity: usize) -> ColumnBuilder {
         match self {
-            ColumnType::String => {
-                ColumnBuilder::String(StringBuilder::with_capacity(capacity, capacity * 16))
-            }
+            ColumnType::String => ColumnBuilder::String(StringBuilder::with_capacity(capacity, capacity * 16)),
             ColumnType::Uint8 => ColumnBuilder::Uint8(UInt8Builder::with_capacity(capacity)),
             ColumnType::Uint16 => ColumnBuilder::Uint16(UInt16Builder::with_capacity(capacity)),
             ColumnType::Uint64 => ColumnBuilder::Uint64(UInt64Builder::with_capacity(capacity)),
             ColumnType::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(capacity)),
             ColumnType::Float64 => ColumnBuilder::Float64(Float64Builder::with_capacity(capacity)),
             ColumnType::Bool => ColumnBuilder::Bool(BooleanBuilder::with_capacity(capacity)),
-            ColumnType::Timestamp => ColumnBuilder::Timestamp(
-                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
-            ),
+            ColumnType::Timestamp => {
+                ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"))
+            }
         }
     }
 }
@@ -104,20 +100,14 @@ pub struct ColumnSpec {
 impl ColumnSpec {
     /// A column spec.
     pub fn new(name: impl Into<String>, column_type: ColumnType) -> Self {
-        ColumnSpec {
-            name: name.into(),
-            column_type,
-        }
+        ColumnSpec { name: name.into(), column_type }
     }
 }
 
 /// The Arrow schema (all columns nullable) of a list of column specs.
 pub fn schema_of(columns: &[ColumnSpec]) -> SchemaRef {
     Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|c| Field::new(&c.name, c.column_type.data_type(), true))
-            .collect::<Vec<_>>(),
+        columns.iter().map(|c| Field::new(&c.name, c.column_type.data_type(), true)).collect::<Vec<_>>(),
     ))
 }
 
@@ -271,12 +261,7 @@ impl BatchBuilder {
         for &i in projection {
             builders[i] = Some(columns[i].column_type.new_builder(capacity));
         }
-        BatchBuilder {
-            columns: builders,
-            projection: projection.to_vec(),
-            rows: 0,
-            values_built: 0,
-        }
+        BatchBuilder { columns: builders, projection: projection.to_vec(), rows: 0, values_built: 0 }
     }
 
     /// The builder of column `index`, or `None` when the query does not need that column.
@@ -295,10 +280,7 @@ impl BatchBuilder {
     #[inline]
     pub fn commit_row(&mut self) {
         self.rows += 1;
-        debug_assert!(
-            self.columns.iter().flatten().all(|c| c.len() == self.rows),
-            "a parser appended an uneven row"
-        );
+        debug_assert!(self.columns.iter().flatten().all(|c| c.len() == self.rows), "a parser appended an uneven row");
     }
 
     /// Rows appended since the last [`BatchBuilder::finish`].
@@ -318,12 +300,7 @@ impl BatchBuilder {
         let projection = self.projection.clone();
         projection
             .into_iter()
-            .map(|i| {
-                self.columns[i]
-                    .as_mut()
-                    .expect("projected columns have builders")
-                    .finish()
-            })
+            .map(|i| self.columns[i].as_mut().expect("projected columns have builders").finish())
             .collect()
     }
 }

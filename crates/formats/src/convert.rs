@@ -14,11 +14,7 @@ pub struct ConvertOptions {
 
 /// Converts `text` to a value of type `ty`. For non-string types an empty text or `-` is null.
 /// The error is a short explanation, e.g. `"abc" is not an integer`.
-pub fn convert_text<'a>(
-    text: &'a str,
-    ty: ColumnType,
-    opts: &ConvertOptions,
-) -> Result<Value<'a>, String> {
+pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) -> Result<Value<'a>, String> {
     if ty == ColumnType::String {
         return Ok(Value::Str(text));
     }
@@ -28,42 +24,29 @@ pub fn convert_text<'a>(
     let bad = |what: &str| format!("{:?} is not {what}", crate::escape::escape_excerpt(text.as_bytes(), 64));
     match ty {
         ColumnType::String => Ok(Value::Str(text)),
-        ColumnType::Uint8 => text
-            .parse::<u8>()
-            .map(|v| Value::UInt(v as u64))
-            .map_err(|_| bad("an integer in 0..=255")),
-        ColumnType::Uint16 => text
-            .parse::<u16>()
-            .map(|v| Value::UInt(v as u64))
-            .map_err(|_| bad("an integer in 0..=65535")),
-        ColumnType::Uint64 => text
-            .parse::<u64>()
-            .map(Value::UInt)
-            .map_err(|_| bad("a non-negative integer")),
-        ColumnType::Int64 => text
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| bad("an integer")),
-        ColumnType::Float64 => text
-            .parse::<f64>()
-            .map(Value::Float)
-            .map_err(|_| bad("a number")),
+        ColumnType::Uint8 => {
+            text.parse::<u8>().map(|v| Value::UInt(v as u64)).map_err(|_| bad("an integer in 0..=255"))
+        }
+        ColumnType::Uint16 => {
+            text.parse::<u16>().map(|v| Value::UInt(v as u64)).map_err(|_| bad("an integer in 0..=65535"))
+        }
+        ColumnType::Uint64 => text.parse::<u64>().map(Value::UInt).map_err(|_| bad("a non-negative integer")),
+        ColumnType::Int64 => text.parse::<i64>().map(Value::Int).map_err(|_| bad("an integer")),
+        ColumnType::Float64 => text.parse::<f64>().map(Value::Float).map_err(|_| bad("a number")),
         ColumnType::Bool => match text {
             "true" | "TRUE" | "True" | "1" | "yes" => Ok(Value::Bool(true)),
             "false" | "FALSE" | "False" | "0" | "no" => Ok(Value::Bool(false)),
             _ => Err(bad("a boolean")),
         },
-        ColumnType::Timestamp => opts
-            .timestamp_format
-            .parse(text, &opts.timezone)
-            .map(Value::Timestamp)
-            .ok_or_else(|| {
+        ColumnType::Timestamp => {
+            opts.timestamp_format.parse(text, &opts.timezone).map(Value::Timestamp).ok_or_else(|| {
                 format!(
                     "{:?} is not a timestamp in format {}",
                     crate::escape::escape_excerpt(text.as_bytes(), 64),
                     String::from(opts.timestamp_format.clone())
                 )
-            }),
+            })
+        }
     }
 }
 

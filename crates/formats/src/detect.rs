@@ -24,7 +24,8 @@ pub fn detect_format(lines: &[&str]) -> Option<Detection> {
     }
     let mut access = AccessLogParser::new(&AccessOptions::default());
     let mut sink = BatchBuilder::new(&crate::access::access_columns(&AccessOptions::default()), &[], 1);
-    let mut counts = [(FormatKind::Access, 0usize), (FormatKind::Syslog, 0), (FormatKind::Json, 0), (FormatKind::Logfmt, 0)];
+    let mut counts =
+        [(FormatKind::Access, 0usize), (FormatKind::Syslog, 0), (FormatKind::Json, 0), (FormatKind::Logfmt, 0)];
     for l in &lines {
         if access.parse(l, &mut sink).is_ok() {
             counts[0].1 += 1;
@@ -32,7 +33,9 @@ pub fn detect_format(lines: &[&str]) -> Option<Detection> {
         if looks_like_syslog(l) {
             counts[1].1 += 1;
         }
-        if l.trim_start().starts_with('{') && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l).is_ok() {
+        if l.trim_start().starts_with('{')
+            && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l).is_ok()
+        {
             counts[2].1 += 1;
         }
         if looks_like_logfmt(l) {
@@ -55,7 +58,12 @@ mod tests {
         let syslog = "Oct 11 22:14:15 host app[1]: hello";
         let json = r#"{"level":"info","msg":"x"}"#;
         let logfmt = "level=info msg=x n=1";
-        for (line, kind) in [(access, FormatKind::Access), (syslog, FormatKind::Syslog), (json, FormatKind::Json), (logfmt, FormatKind::Logfmt)] {
+        for (line, kind) in [
+            (access, FormatKind::Access),
+            (syslog, FormatKind::Syslog),
+            (json, FormatKind::Json),
+            (logfmt, FormatKind::Logfmt),
+        ] {
             let d = detect_format(&[line, line, "garbage"]).unwrap();
             assert_eq!(d.kind, kind, "{line}");
             assert!((d.confidence - 2.0 / 3.0).abs() < 1e-9);

@@ -61,10 +61,7 @@ impl JsonParser {
 fn mismatch(key: &str, ty: ColumnType, v: &serde_json::Value) -> Reject {
     Reject::new(
         RejectReason::BadField,
-        format!(
-            "field {key:?}: {} is not {ty:?}",
-            crate::escape::escape_excerpt(v.to_string().as_bytes(), 48)
-        ),
+        format!("field {key:?}: {} is not {ty:?}", crate::escape::escape_excerpt(v.to_string().as_bytes(), 48)),
     )
 }
 
@@ -155,7 +152,8 @@ mod tests {
 
     #[test]
     fn infers_and_keeps_unknown_keys() {
-        let sample = [r#"{"ts":"2026-10-01T00:00:00Z","level":"info","n":1,"ctx":{"a":1}}"#, r#"{"n":2.5,"level":null}"#];
+        let sample =
+            [r#"{"ts":"2026-10-01T00:00:00Z","level":"info","n":1,"ctx":{"a":1}}"#, r#"{"n":2.5,"level":null}"#];
         let cols = infer_json_columns(&sample, &JsonOptions::default());
         let names: Vec<_> = cols.iter().map(|c| (c.name.as_str(), c.column_type)).collect();
         assert_eq!(

@@ -231,7 +231,9 @@ impl ResolvedFormat {
             (FormatSpec::Access(o), _) => Box::new(AccessLogParser::new(o)),
             (FormatSpec::Syslog(o), _) => Box::new(SyslogParser::new(o, self.timezone, ctx)),
             (FormatSpec::Json(_), _) => Box::new(JsonParser::new(RecordColumns::new(self.columns.clone()), convert)),
-            (FormatSpec::Logfmt(_), _) => Box::new(LogfmtParser::new(RecordColumns::new(self.columns.clone()), convert)),
+            (FormatSpec::Logfmt(_), _) => {
+                Box::new(LogfmtParser::new(RecordColumns::new(self.columns.clone()), convert))
+            }
             (FormatSpec::Regex(_), Some(c)) => Box::new(RegexParser::new(c.clone(), convert)),
             (FormatSpec::Regex(o), None) => {
                 // resolve() always compiles; recompiling keeps this total without a panic path.

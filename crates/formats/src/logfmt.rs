@@ -151,7 +151,11 @@ impl crate::LineParser for LogfmtParser {
             match self.columns.get(p.key) {
                 Some((i, ty)) => {
                     let v = convert_text(&p.value, ty, &self.convert).map_err(|d| {
-                        let reason = if ty == crate::ColumnType::Timestamp { RejectReason::BadTimestamp } else { RejectReason::BadField };
+                        let reason = if ty == crate::ColumnType::Timestamp {
+                            RejectReason::BadTimestamp
+                        } else {
+                            RejectReason::BadField
+                        };
                         Reject::new(reason, format!("key {:?}: {d}", p.key))
                     })?;
                     staged[i] = v;
@@ -184,7 +188,8 @@ mod tests {
 
     #[test]
     fn parses_quotes_bare_keys_and_extra() {
-        let sample = [r#"ts=2026-10-01T00:00:00Z level=info msg="hello \"world\"" n=1 dur=0.5"#, "level=warn n=2 debug"];
+        let sample =
+            [r#"ts=2026-10-01T00:00:00Z level=info msg="hello \"world\"" n=1 dur=0.5"#, "level=warn n=2 debug"];
         let cols = infer_logfmt_columns(&sample, &LogfmtOptions::default());
         let got: Vec<_> = cols.iter().map(|c| (c.name.as_str(), c.column_type)).collect();
         assert_eq!(

@@ -23,17 +23,9 @@ pub struct RecordColumns {
 impl RecordColumns {
     /// Lookup over `columns`.
     pub fn new(columns: Vec<ColumnSpec>) -> Self {
-        let index = columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.name.clone(), i))
-            .collect::<HashMap<_, _>>();
+        let index = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect::<HashMap<_, _>>();
         let extra = index.get(EXTRA_COLUMN).copied();
-        RecordColumns {
-            columns,
-            index,
-            extra,
-        }
+        RecordColumns { columns, index, extra }
     }
 
     /// Index and type of a column by name (`_extra` is not found this way).
@@ -55,10 +47,7 @@ impl RecordColumns {
 
 /// Builds an inferred column list: the sample's keys in order of first appearance with their
 /// widened types, then `overrides` (replacing or adding columns), then `_extra`.
-pub fn inferred_columns(
-    seen: Vec<(String, Option<ColumnType>)>,
-    overrides: &[ColumnSpec],
-) -> Vec<ColumnSpec> {
+pub fn inferred_columns(seen: Vec<(String, Option<ColumnType>)>, overrides: &[ColumnSpec]) -> Vec<ColumnSpec> {
     let mut cols: Vec<ColumnSpec> = seen
         .into_iter()
         .filter(|(name, _)| name != EXTRA_COLUMN)
@@ -128,16 +117,10 @@ fn vote(counts: &[(ColumnType, u64)]) -> Option<ColumnType> {
         return Some(widened);
     }
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
-    let numeric: u64 = counts
-        .iter()
-        .filter(|(t, _)| matches!(t, ColumnType::Int64 | ColumnType::Float64))
-        .map(|(_, n)| n)
-        .sum();
-    let numeric_type = counts
-        .iter()
-        .map(|(t, _)| *t)
-        .filter(|t| matches!(t, ColumnType::Int64 | ColumnType::Float64))
-        .reduce(widen);
+    let numeric: u64 =
+        counts.iter().filter(|(t, _)| matches!(t, ColumnType::Int64 | ColumnType::Float64)).map(|(_, n)| n).sum();
+    let numeric_type =
+        counts.iter().map(|(t, _)| *t).filter(|t| matches!(t, ColumnType::Int64 | ColumnType::Float64)).reduce(widen);
     let mut candidates: Vec<(ColumnType, u64)> = counts
         .iter()
         .filter(|(t, _)| !matches!(t, ColumnType::String | ColumnType::Int64 | ColumnType::Float64))

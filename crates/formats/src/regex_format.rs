@@ -52,18 +52,12 @@ pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> 
         }
     }
     if columns.is_empty() {
-        return Err(FormatError::BadRegex(
-            "the pattern has no named groups such as (?P<status>\\d+)".into(),
-        ));
+        return Err(FormatError::BadRegex("the pattern has no named groups such as (?P<status>\\d+)".into()));
     }
     if let Some(unknown) = opts.columns.keys().find(|k| !columns.iter().any(|c| &c.name == *k)) {
         return Err(FormatError::UnknownColumn(unknown.clone()));
     }
-    Ok(CompiledRegex {
-        regex,
-        columns,
-        group_of_column,
-    })
+    Ok(CompiledRegex { regex, columns, group_of_column })
 }
 
 /// Parser of lines of a user-defined regex format.
@@ -78,11 +72,7 @@ impl RegexParser {
     /// A parser for a compiled format.
     pub fn new(compiled: CompiledRegex, convert: ConvertOptions) -> Self {
         let locations = compiled.regex.capture_locations();
-        RegexParser {
-            compiled,
-            locations,
-            convert,
-        }
+        RegexParser { compiled, locations, convert }
     }
 }
 
@@ -96,7 +86,11 @@ impl crate::LineParser for RegexParser {
             let v = match self.locations.get(g) {
                 None => Value::Null,
                 Some((s, e)) => convert_text(&line[s..e], c.column_type, &self.convert).map_err(|d| {
-                    let reason = if c.column_type == ColumnType::Timestamp { RejectReason::BadTimestamp } else { RejectReason::BadField };
+                    let reason = if c.column_type == ColumnType::Timestamp {
+                        RejectReason::BadTimestamp
+                    } else {
+                        RejectReason::BadField
+                    };
                     Reject::new(reason, format!("group {:?}: {d}", c.name))
                 })?,
             };
@@ -127,7 +121,10 @@ mod tests {
         };
         let c = compile_regex(&opts).unwrap();
         let cols = c.columns.clone();
-        let mut p = RegexParser::new(c, ConvertOptions { timestamp_format: opts.timestamp_format.clone(), ..Default::default() });
+        let mut p = RegexParser::new(
+            c,
+            ConvertOptions { timestamp_format: opts.timestamp_format.clone(), ..Default::default() },
+        );
         let mut out = BatchBuilder::new(&cols, &[0, 2, 3], 4);
         p.parse("1970-01-01 00:00:01 INFO 200 ok", &mut out).unwrap();
         out.commit_row();
@@ -144,8 +141,15 @@ mod tests {
 
     #[test]
     fn config_errors() {
-        assert!(matches!(compile_regex(&RegexOptions { pattern: "(".into(), ..Default::default() }), Err(FormatError::BadRegex(_))));
-        let o = RegexOptions { pattern: "(?P<a>x)".into(), columns: [("b".to_string(), ColumnType::Int64)].into(), ..Default::default() };
+        assert!(matches!(
+            compile_regex(&RegexOptions { pattern: "(".into(), ..Default::default() }),
+            Err(FormatError::BadRegex(_))
+        ));
+        let o = RegexOptions {
+            pattern: "(?P<a>x)".into(),
+            columns: [("b".to_string(), ColumnType::Int64)].into(),
+            ..Default::default()
+        };
         assert!(matches!(compile_regex(&o), Err(FormatError::UnknownColumn(b)) if b == "b"));
     }
 }

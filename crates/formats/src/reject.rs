@@ -72,10 +72,7 @@ pub struct Reject {
 impl Reject {
     /// A reject with the given reason and detail.
     pub fn new(reason: RejectReason, detail: impl Into<String>) -> Self {
-        Reject {
-            reason,
-            detail: detail.into(),
-        }
+        Reject { reason, detail: detail.into() }
     }
 }
 

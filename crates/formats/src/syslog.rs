@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::FileContext;
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType};
 use crate::reject::{Reject, RejectReason, syntax};
-use crate::time::{
-    MICROS_PER_SEC, TimeZoneSpec, civil_to_epoch_seconds, digits, month_from_abbr, parse_rfc3339,
-};
+use crate::time::{MICROS_PER_SEC, TimeZoneSpec, civil_to_epoch_seconds, digits, month_from_abbr, parse_rfc3339};
 
 const TS: usize = 0;
 const FACILITY: usize = 1;
@@ -68,19 +66,12 @@ impl SyslogParser {
     pub fn new(opts: &SyslogOptions, timezone: TimeZoneSpec, ctx: &FileContext) -> Self {
         let reference_secs = match opts.year {
             Some(y) => civil_to_epoch_seconds(y as i64, 12, 31, 23, 59, 59).unwrap_or(0),
-            None => ctx
-                .modified_micros
-                .map(|m| m / MICROS_PER_SEC)
-                .unwrap_or_else(|| chrono::Utc::now().timestamp()),
+            None => ctx.modified_micros.map(|m| m / MICROS_PER_SEC).unwrap_or_else(|| chrono::Utc::now().timestamp()),
         };
         let reference_year = chrono::DateTime::from_timestamp(reference_secs, 0)
             .map(|d| chrono::Datelike::year(&d) as i64)
             .unwrap_or(1970);
-        SyslogParser {
-            timezone,
-            reference_secs,
-            reference_year,
-        }
+        SyslogParser { timezone, reference_secs, reference_year }
     }
 
     fn bsd_timestamp(&self, b: &[u8]) -> Option<i64> {
@@ -153,8 +144,8 @@ impl SyslogParser {
             Some(t) => t,
             None => return Err(syntax("RFC 5424: no msgid")),
         };
-        let sd_len = structured_data_len(rest.as_bytes())
-            .ok_or_else(|| syntax("RFC 5424: malformed structured data"))?;
+        let sd_len =
+            structured_data_len(rest.as_bytes()).ok_or_else(|| syntax("RFC 5424: malformed structured data"))?;
         let sd = &rest[..sd_len];
         let message = match &rest[sd_len..] {
             "" => None,
@@ -178,9 +169,7 @@ impl SyslogParser {
         let (ts, rest) = if b.first().is_some_and(u8::is_ascii_digit) {
             // high-precision variant written by rsyslog: RFC 3339 instead of "Mmm dd hh:mm:ss"
             let (t, r) = token(rest).ok_or_else(|| syntax("no space after the timestamp"))?;
-            let ts = parse_rfc3339(t.as_bytes())
-                .and_then(|p| p.to_utc(&self.timezone))
-                .ok_or_else(|| bad_ts(t))?;
+            let ts = parse_rfc3339(t.as_bytes()).and_then(|p| p.to_utc(&self.timezone)).ok_or_else(|| bad_ts(t))?;
             (ts, r)
         } else {
             if b.len() < 16 {
@@ -195,10 +184,7 @@ impl SyslogParser {
         let (hostname, rest) = token(rest).unwrap_or((rest, ""));
         // TAG[pid]: message   or   TAG: message   or just a message
         let tb = rest.as_bytes();
-        let tag_end = tb
-            .iter()
-            .position(|&c| c == b'[' || c == b':' || c == b' ')
-            .unwrap_or(tb.len());
+        let tag_end = tb.iter().position(|&c| c == b'[' || c == b':' || c == b' ').unwrap_or(tb.len());
         let (app_name, proc_id, message) = match tb.get(tag_end) {
             Some(b'[') => match rest[tag_end..].find("]:") {
                 Some(close) => (
@@ -208,11 +194,9 @@ impl SyslogParser {
                 ),
                 None => (None, None, rest),
             },
-            Some(b':') if tag_end > 0 => (
-                Some(&rest[..tag_end]),
-                None,
-                rest[tag_end + 1..].strip_prefix(' ').unwrap_or(&rest[tag_end + 1..]),
-            ),
+            Some(b':') if tag_end > 0 => {
+                (Some(&rest[..tag_end]), None, rest[tag_end + 1..].strip_prefix(' ').unwrap_or(&rest[tag_end + 1..]))
+            }
             _ => (None, None, rest),
         };
         Ok(Fields {
@@ -317,9 +301,7 @@ mod tests {
     use arrow_array::types::{TimestampMicrosecondType, UInt8Type};
 
     fn ctx_at(y: i64, m: u32, d: u32) -> FileContext {
-        FileContext {
-            modified_micros: Some(civil_to_epoch_seconds(y, m, d, 12, 0, 0).unwrap() * MICROS_PER_SEC),
-        }
+        FileContext { modified_micros: Some(civil_to_epoch_seconds(y, m, d, 12, 0, 0).unwrap() * MICROS_PER_SEC) }
     }
 
     fn run(p: &mut SyslogParser, lines: &[&str]) -> (Vec<arrow_array::ArrayRef>, Vec<Reject>) {
@@ -337,10 +319,8 @@ mod tests {
     #[test]
     fn rfc3164_with_new_year_rollover() {
         let mut p = SyslogParser::new(&SyslogOptions::default(), TimeZoneSpec::Utc, &ctx_at(2026, 1, 2));
-        let (cols, rej) = run(
-            &mut p,
-            &["<34>Dec 31 23:59:59 host su[123]: 'su root' failed", "Jan  1 00:00:01 host cron: tick"],
-        );
+        let (cols, rej) =
+            run(&mut p, &["<34>Dec 31 23:59:59 host su[123]: 'su root' failed", "Jan  1 00:00:01 host cron: tick"]);
         assert!(rej.is_empty(), "{rej:?}");
         let ts = cols[0].as_primitive::<TimestampMicrosecondType>();
         assert_eq!(ts.value(0), civil_to_epoch_seconds(2025, 12, 31, 23, 59, 59).unwrap() * MICROS_PER_SEC);
@@ -374,7 +354,10 @@ mod tests {
     #[test]
     fn rejects() {
         let mut p = SyslogParser::new(&SyslogOptions { year: Some(2025) }, TimeZoneSpec::Utc, &FileContext::default());
-        let (_, rej) = run(&mut p, &["<999>Oct 11 22:14:15 h a: m", "Foo 11 22:14:15 h a: m", "<13>1 2003-13-11T22:14:15Z h a - - - m"]);
+        let (_, rej) = run(
+            &mut p,
+            &["<999>Oct 11 22:14:15 h a: m", "Foo 11 22:14:15 h a: m", "<13>1 2003-13-11T22:14:15Z h a - - - m"],
+        );
         let r: Vec<_> = rej.iter().map(|r| r.reason).collect();
         assert_eq!(r, [RejectReason::BadField, RejectReason::BadTimestamp, RejectReason::BadTimestamp]);
     }

@@ -30,14 +30,7 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 }
 
 /// Seconds since the epoch of a validated civil date and time, or `None` if out of range.
-pub fn civil_to_epoch_seconds(
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-) -> Option<i64> {
+pub fn civil_to_epoch_seconds(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<i64> {
     if !(1..=12).contains(&month)
         || day == 0
         || day > days_in_month(year, month)
@@ -47,12 +40,7 @@ pub fn civil_to_epoch_seconds(
     {
         return None;
     }
-    Some(
-        days_from_civil(year, month, day) * 86_400
-            + hour as i64 * 3600
-            + minute as i64 * 60
-            + second as i64,
-    )
+    Some(days_from_civil(year, month, day) * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64)
 }
 
 /// The month (1–12) of an English three-letter abbreviation such as `Oct`.
@@ -181,10 +169,7 @@ pub fn parse_rfc3339(b: &[u8]) -> Option<ParsedTime> {
         [b'Z' | b'z'] => Some(0),
         other => Some(parse_offset_hhmm(other)?),
     };
-    Some(ParsedTime {
-        naive_micros: secs * MICROS_PER_SEC + micros,
-        offset_seconds,
-    })
+    Some(ParsedTime { naive_micros: secs * MICROS_PER_SEC + micros, offset_seconds })
 }
 
 /// The zone that naive timestamps of a source are in: `UTC`, a fixed offset such as `+02:00`,
@@ -231,11 +216,9 @@ impl FromStr for TimeZoneSpec {
         if let Some(off) = parse_offset_hhmm(s.as_bytes()) {
             return Ok(TimeZoneSpec::Fixed(off as i32));
         }
-        s.parse::<chrono_tz::Tz>()
-            .map(TimeZoneSpec::Named)
-            .map_err(|_| {
-                format!("unknown timezone {s:?} (use UTC, an offset like +02:00, or an IANA name like Europe/Berlin)")
-            })
+        s.parse::<chrono_tz::Tz>().map(TimeZoneSpec::Named).map_err(|_| {
+            format!("unknown timezone {s:?} (use UTC, an offset like +02:00, or an IANA name like Europe/Berlin)")
+        })
     }
 }
 
@@ -319,8 +302,7 @@ impl TimestampFormat {
                 } else {
                     let naive = NaiveDateTime::parse_from_str(text, pattern)
                         .or_else(|_| {
-                            NaiveDate::parse_from_str(text, pattern)
-                                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                            NaiveDate::parse_from_str(text, pattern).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
                         })
                         .ok()?;
                     tz.naive_to_utc_micros(naive.and_utc().timestamp_micros())

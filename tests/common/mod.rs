@@ -1,0 +1,52 @@
+//! Helpers shared by the integration tests: running the real `logfusion` binary and reading
+//! its CSV output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// The bundled sample data.
+pub fn samples() -> PathBuf {
+    repo().join("data/samples")
+}
+
+/// The `logfusion` binary, run in an empty temporary directory (no stray config.yaml).
+pub fn logfusion(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("logfusion").expect("binary built");
+    cmd.current_dir(cwd).env_remove("RUST_LOG").env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// Runs a query with `--output csv` and returns the rows (header dropped), failing with the
+/// command's stderr if it does not succeed.
+pub fn query_csv(cwd: &Path, args: &[&str], sql: &str) -> Vec<Vec<String>> {
+    let out = logfusion(cwd).arg("query").args(args).args(["--output", "csv", sql]).output().expect("runs");
+    assert!(out.status.success(), "query failed: {sql}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8 output");
+    text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+}
+
+/// Lines as `wc -l` would count them, plus a final line without `\n`.
+pub fn count_lines(bytes: &[u8]) -> u64 {
+    let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// Decompressed bytes of a sample file (gzip by magic), for counting its lines.
+pub fn read_plain(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).expect("readable sample");
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).expect("gzip");
+        out
+    } else {
+        raw
+    }
+}

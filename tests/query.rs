@@ -1,0 +1,120 @@
+//! The `query`, `tables` and `formats` commands end to end, and the errors users can make.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{logfusion, query_csv, samples};
+
+const STATUS_SQL: &str = "SELECT status, count(*) AS n FROM access GROUP BY status ORDER BY status";
+
+#[test]
+fn status_counts_on_the_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = samples();
+    let rows = query_csv(tmp.path(), &["--log-dir", dir.to_str().unwrap()], STATUS_SQL);
+    // Hand-checked against the sample files: 71 + 32 lines, 4 of them rejects.
+    let expected = [["200", "89"], ["304", "5"], ["404", "4"], ["500", "1"]];
+    assert_eq!(rows, expected.map(|r| r.map(String::from).to_vec()));
+}
+
+#[test]
+fn results_do_not_depend_on_the_worker_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = samples();
+    let sql =
+        "SELECT status, method, count(*), sum(bytes), min(_line), max(_line) FROM access GROUP BY 1, 2 ORDER BY 1, 2";
+    let one = query_csv(tmp.path(), &["--log-dir", dir.to_str().unwrap(), "--max-workers", "1"], sql);
+    let two = query_csv(tmp.path(), &["--log-dir", dir.to_str().unwrap(), "--max-workers", "2"], sql);
+    assert!(!one.is_empty());
+    assert_eq!(one, two);
+}
+
+#[test]
+fn tables_and_formats_list_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = logfusion(tmp.path()).args(["tables", "--log-dir"]).arg(samples()).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for table in ["access (detected format access, 2 files", "syslog (", "json (", "logfmt ("] {
+        assert!(text.contains(table), "{table} missing in:\n{text}");
+    }
+    assert!(text.contains("access-old.log.gz (gzip"));
+    let out = logfusion(tmp.path()).arg("formats").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in
+        ["access:", "syslog:", "json:", "logfmt:", "regex:", "request_time", "structured_data", "bad_timestamp"]
+    {
+        assert!(text.contains(needle), "{needle} missing in:\n{text}");
+    }
+}
+
+#[test]
+fn output_formats_carry_the_same_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = samples();
+    let sql = "SELECT status, count(*) AS n FROM access GROUP BY status ORDER BY status";
+    let ndjson = logfusion(tmp.path())
+        .args(["query", "--log-dir", dir.to_str().unwrap(), "--output", "ndjson", sql])
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(ndjson.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["n"], 89);
+    let parquet = tmp.path().join("out.parquet");
+    let ok = logfusion(tmp.path())
+        .args(["query", "--log-dir", dir.to_str().unwrap(), "--output", "parquet", "--out"])
+        .arg(&parquet)
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let back = query_csv(
+        tmp.path(),
+        &["--log-dir", dir.to_str().unwrap()],
+        &format!("SELECT sum(n) FROM '{}'", parquet.display()),
+    );
+    assert_eq!(back, [["99".to_string()]]);
+}
+
+/// Runs a failing command and returns its stderr, checking it is one `error:` line.
+fn one_line_error(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "exit status of {cmd:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("note:") && !l.contains("WARN")).collect();
+    assert_eq!(lines.len(), 1, "not one line: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    lines[0].to_string()
+}
+
+#[test]
+fn user_mistakes_give_one_line_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = samples();
+    let d = dir.to_str().unwrap();
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", "/no/such/dir", "SELECT 1"]));
+    assert!(e.contains("/no/such/dir") && e.contains("No such file"), "{e}");
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--format", "klingon", "SELECT 1"]));
+    assert!(e.contains("klingon"), "{e}");
+    std::fs::write(tmp.path().join("bad.yaml"), "max_wrokers: 2\n").unwrap();
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--config", "bad.yaml", "--log-dir", d, "SELECT 1"]));
+    assert!(e.contains("bad.yaml") && e.contains("max_wrokers"), "{e}");
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "SELEC status FROM access"]));
+    assert!(e.contains("SELEC"), "{e}");
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "SELECT nope FROM access"]));
+    assert!(e.contains("nope"), "{e}");
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--config", "missing.yaml", "SELECT 1"]));
+    assert!(e.contains("missing.yaml"), "{e}");
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "SELECT 1"]));
+    assert!(e.contains("--log-dir"), "{e}");
+    // An unreadable file: a dangling symlink is the one thing root cannot read.
+    let broken = tmp.path().join("broken");
+    std::fs::create_dir(&broken).unwrap();
+    std::os::unix::fs::symlink("/no/such/target.log", broken.join("app.log")).unwrap();
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir"]).arg(&broken).arg("SELECT 1"));
+    assert!(e.contains("app.log") && e.contains("unreadable"), "{e}");
+    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--output", "parquet", "SELECT 1"]));
+    assert!(e.contains("--out"), "{e}");
+}
