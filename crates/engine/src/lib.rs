@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod functions;
 pub mod scan_stats;
 pub mod session;
 

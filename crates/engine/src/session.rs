@@ -62,5 +62,7 @@ pub fn session_context(settings: &SessionSettings) -> Result<SessionContext, Eng
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit as usize)));
     }
     let runtime = runtime.build_arc().map_err(EngineError::DataFusion)?;
-    Ok(SessionContext::new_with_config_rt(config, runtime).enable_url_table())
+    let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
+    crate::functions::register_functions(&ctx);
+    Ok(ctx)
 }

@@ -1,0 +1,49 @@
+//! Throughput of each format's line parser (MB/s of input), full row and projected to one
+//! column. Run: `cargo bench -p logfusion-formats --bench parsers`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use logfusion_formats::{BatchBuilder, FileContext, FormatSpec, ResolvedFormat, prepare_line};
+
+const ACCESS: &str = r#"10.23.4.101 - - [01/Oct/2026:13:55:36 +0000] "GET /api/v1/users/42?page=3 HTTP/1.1" 200 5123 "https://example.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0" 0.031"#;
+const SYSLOG: &str = "<28>Oct  1 13:55:36 web-1 sshd[4242]: Failed password for invalid user admin from 10.0.0.7 port 52311 ssh2";
+const JSON: &str = r#"{"ts":"2026-10-01T13:55:36.123Z","level":"info","service":"api","status":200,"duration_ms":12.5,"msg":"request finished"}"#;
+const LOGFMT: &str = r#"ts=2026-10-01T13:55:36.123Z level=info service=api status=200 duration_ms=12.5 msg="request finished""#;
+
+fn bench_format(c: &mut Criterion, name: &str, line: &str, one_column: &str) {
+    let spec = FormatSpec::parse_name(name).expect("built-in format");
+    let lines: Vec<String> = (0..4096).map(|_| line.to_string()).collect();
+    let sample: Vec<&str> = lines.iter().take(50).map(String::as_str).collect();
+    let format = ResolvedFormat::resolve(spec, Default::default(), &sample).expect("resolves");
+    let all: Vec<usize> = (0..format.columns().len()).collect();
+    let one = vec![format.columns().iter().position(|c| c.name == one_column).expect("column exists")];
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(bytes as u64));
+    for (label, projection) in [("all_columns", &all), ("one_column", &one)] {
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let mut parser = format.parser(&FileContext::default());
+                let mut out = BatchBuilder::new(format.columns(), projection, lines.len());
+                for l in &lines {
+                    let text = prepare_line(l.as_bytes()).expect("valid line");
+                    parser.parse(text, &mut out).expect("parses");
+                    out.commit_row();
+                }
+                black_box(out.finish())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn parsers(c: &mut Criterion) {
+    bench_format(c, "access", ACCESS, "status");
+    bench_format(c, "syslog", SYSLOG, "severity");
+    bench_format(c, "json", JSON, "status");
+    bench_format(c, "logfmt", LOGFMT, "status");
+}
+
+criterion_group!(benches, parsers);
+criterion_main!(benches);
