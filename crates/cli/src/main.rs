@@ -57,6 +57,23 @@ enum Command {
         /// The SQL statement.
         sql: String,
     },
+    /// Run every .sql file of a suite; write results to Parquet and a performance report.
+    Run {
+        #[command(flatten)]
+        sources: SourceArgs,
+        /// A folder of .sql files (run in name order) or one file.
+        #[arg(long, default_value = "queries", value_name = "PATH")]
+        queries: PathBuf,
+        /// Folder for results (`<query>.parquet`), `report.md` and `report.html`.
+        #[arg(long, default_value = "out", value_name = "DIR")]
+        out: PathBuf,
+        /// A query parameter: `${name}` in the SQL becomes VALUE.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Also write each result as CSV.
+        #[arg(long)]
+        csv: bool,
+    },
     /// List the tables: source, format, files and row schema.
     Tables {
         #[command(flatten)]
@@ -116,6 +133,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
             output::print_tables(&env.catalog);
             Ok(())
+        }
+        Command::Run { sources, queries, out, params, csv } => {
+            let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
+            let params = setup::parse_params(&params)?;
+            env.runtime()?.block_on(env.run_suite(&queries, &out, &params, csv))
         }
         Command::Query { sources, output, out, sql } => {
             let env = setup::Environment::load(cli.config.as_deref(), &sources)?;

@@ -103,6 +103,102 @@ impl Environment {
     }
 }
 
+/// Parses `NAME=VALUE` parameters.
+pub fn parse_params(params: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    params
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("--param {p:?}: expected NAME=VALUE"),
+        })
+        .collect()
+}
+
+impl Environment {
+    /// Runs a query suite: results to `out/<query>.parquet`, the report to `out/report.md`,
+    /// `out/report.html` and the performance log; prints a summary.
+    pub async fn run_suite(
+        &self,
+        queries: &Path,
+        out: &Path,
+        params: &std::collections::BTreeMap<String, String>,
+        csv: bool,
+    ) -> anyhow::Result<()> {
+        use logfusion_engine::runner::{ResultSink, load_queries, run_statement, split_statements, substitute};
+        let files = load_queries(queries)?;
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let (ctx, pool) = logfusion_engine::tracked_session(&self.settings)?;
+        let max_line = usize::try_from(self.config.max_line_bytes).unwrap_or(usize::MAX);
+        self.catalog.register(&ctx, max_line)?;
+        let run_id = format!("{}-{}", unix_seconds(), std::process::id());
+        let mut reports = Vec::new();
+        for file in &files {
+            let sql = substitute(&file.sql, params).map_err(|e| anyhow::anyhow!("{}: {e}", file.path.display()))?;
+            let statements = split_statements(&sql);
+            for (i, statement) in statements.iter().enumerate() {
+                let stem = if i == 0 { file.name.clone() } else { format!("{}_{}", file.name, i + 1) };
+                let sink = ResultSink {
+                    parquet: out.join(format!("{stem}.parquet")),
+                    csv: csv.then(|| out.join(format!("{stem}.csv"))),
+                };
+                let report = run_statement(&ctx, &pool, &file.name, i, statement, Some(&sink))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.path.display()))?;
+                println!(
+                    "{:<32} {:>8.3} s {:>9} rows {:>8.0} MB/s {:>11.0} lines/s",
+                    stem, report.wall_seconds, report.rows_out, report.mb_per_second, report.lines_per_second
+                );
+                reports.push(report);
+            }
+        }
+        let samples = self.sample_rejects(&ctx, &reports).await?;
+        let perf_log = &self.config.logging.performance_log;
+        logfusion_engine::report::append_performance_log(perf_log, &run_id, &reports)?;
+        std::fs::write(out.join("report.md"), logfusion_engine::report::markdown(&run_id, &reports))?;
+        std::fs::write(out.join("report.html"), logfusion_engine::report::html(&run_id, &reports, &samples))?;
+        let total: f64 = reports.iter().map(|r| r.wall_seconds).sum();
+        println!(
+            "{} statements in {total:.3} s; results in {}/, report in {}/report.md and report.html, records in {}",
+            reports.len(),
+            out.display(),
+            out.display(),
+            perf_log.display()
+        );
+        Ok(())
+    }
+
+    /// A few rejects of each table that had any in this run, for the report.
+    async fn sample_rejects(
+        &self,
+        ctx: &SessionContext,
+        reports: &[logfusion_engine::runner::StatementReport],
+    ) -> anyhow::Result<Vec<(String, String, String)>> {
+        use datafusion::arrow::util::display::array_value_to_string;
+        let mut out = Vec::new();
+        for table in &self.catalog.tables {
+            let had = reports.iter().any(|r| r.sources.get(&table.name).is_some_and(|s| s.rejects > 0));
+            if !had {
+                continue;
+            }
+            let sql = format!(
+                "SELECT file || ':' || CAST(line AS VARCHAR), reason, excerpt FROM \"{}\" ORDER BY file, line LIMIT 10",
+                table.rejects_name()
+            );
+            for batch in ctx.sql(&sql).await?.collect().await? {
+                for r in 0..batch.num_rows() {
+                    let cell = |i: usize| array_value_to_string(batch.column(i), r);
+                    out.push((cell(0)?, cell(1)?, cell(2)?));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 /// One stderr line per scanned table that had rejects, so nothing is hidden.
 fn report_rejects(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) {
     for (table, stats) in scan_stats(plan) {

@@ -5,13 +5,16 @@
 pub mod catalog;
 pub mod config;
 pub mod functions;
+pub mod memory;
+pub mod report;
+pub mod runner;
 pub mod scan_stats;
 pub mod session;
 
 pub use catalog::{Catalog, LogTable, SourceRequest};
 pub use config::{Config, ConfigError};
 pub use scan_stats::{TableScanStats, scan_stats};
-pub use session::{SessionSettings, session_context};
+pub use session::{SessionSettings, session_context, tracked_session};
 
 /// Errors of the engine, each a one-line message for the user.
 #[derive(Debug, thiserror::Error)]

@@ -10,8 +10,11 @@ use logfusion_datasource::LogSource;
 use logfusion_datasource::accounting::metric;
 
 /// Accounting of the scans of one table in one query.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TableScanStats {
+    /// Scans of the table in the plan (a self-join or a CTE used twice scans it twice; the
+    /// other counts are sums over all scans).
+    pub scans: u64,
     /// Lines read.
     pub lines: u64,
     /// Lines that became rows.
@@ -43,6 +46,7 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, out: &mut BTreeMap<String, TableScanSt
         && let Some(metrics) = exec.metrics()
     {
         let stats = out.entry(source.options().table.clone()).or_default();
+        stats.scans += 1;
         let sum = |name: &str| metrics.sum_by_name(name).map(|v| v.as_usize() as u64).unwrap_or(0);
         stats.lines += sum(metric::LINES_READ);
         stats.rows += sum(metric::ROWS_PARSED);

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::EngineError;
 use crate::config::Config;
+use crate::memory::PeakMemoryPool;
 
 /// Settings of a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,11 @@ impl SessionSettings {
 
 /// A session with `settings`. Byte-range splitting kicks in for files from 1 MiB.
 pub fn session_context(settings: &SessionSettings) -> Result<SessionContext, EngineError> {
+    Ok(tracked_session(settings)?.0)
+}
+
+/// A session with `settings` and the pool that measures its peak memory.
+pub fn tracked_session(settings: &SessionSettings) -> Result<(SessionContext, Arc<PeakMemoryPool>), EngineError> {
     let mut config = SessionConfig::new()
         .with_target_partitions(settings.partitions.max(1))
         .with_batch_size(settings.batch_size.max(1))
@@ -57,12 +63,13 @@ pub fn session_context(settings: &SessionSettings) -> Result<SessionContext, Eng
             .set(key, value)
             .map_err(|e| EngineError::Config(format!("config datafusion: {key}: {e}")))?;
     }
-    let mut runtime = RuntimeEnvBuilder::new();
-    if let Some(limit) = settings.memory_limit {
-        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit as usize)));
-    }
-    let runtime = runtime.build_arc().map_err(EngineError::DataFusion)?;
+    let inner: Arc<dyn MemoryPool> = match settings.memory_limit {
+        Some(limit) => Arc::new(FairSpillPool::new(limit as usize)),
+        None => Arc::new(UnboundedMemoryPool::default()),
+    };
+    let pool = Arc::new(PeakMemoryPool::new(inner));
+    let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool.clone()).build_arc().map_err(EngineError::DataFusion)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
     crate::functions::register_functions(&ctx);
-    Ok(ctx)
+    Ok((ctx, pool))
 }

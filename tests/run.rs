@@ -1,0 +1,90 @@
+//! `logfusion run`: the query suite on the bundled samples against golden results, the
+//! performance log, Parquet results, and escaping of log text in the HTML report.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{logfusion, query_csv, repo};
+
+/// Runs the default suite of `queries/` with the repository's config into `out`.
+fn run_suite(cwd: &std::path::Path) -> String {
+    let out = logfusion(cwd)
+        .args(["run", "--csv", "--out", "out", "--config"])
+        .arg(repo().join("config.yaml"))
+        .arg("--queries")
+        .arg(repo().join("queries"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn default_suite_matches_golden_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = run_suite(tmp.path());
+    let golden = repo().join("tests/golden");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("queries")).unwrap() {
+        let name = entry.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned();
+        let got = std::fs::read_to_string(tmp.path().join("out").join(format!("{name}.csv"))).unwrap();
+        let want = std::fs::read_to_string(golden.join(format!("{name}.csv"))).unwrap();
+        assert_eq!(got, want, "{name} differs from tests/golden/{name}.csv");
+        assert!(tmp.path().join("out").join(format!("{name}.parquet")).is_file());
+        assert!(summary.contains(&name), "{name} not in the summary:\n{summary}");
+        checked += 1;
+    }
+    assert_eq!(checked, 10);
+    // The Parquet result reads back with the same numbers.
+    let parquet = tmp.path().join("out/02_access_status_mix.parquet");
+    let back = query_csv(
+        tmp.path(),
+        &["--log-dir", repo().join("data/samples").to_str().unwrap()],
+        &format!("SELECT sum(requests), max(status) FROM '{}'", parquet.display()),
+    );
+    assert_eq!(back, [["99".to_string(), "500".to_string()]]);
+}
+
+#[test]
+fn performance_log_has_one_record_per_statement() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_suite(tmp.path());
+    run_suite(tmp.path());
+    let log = std::fs::read_to_string(tmp.path().join("performance.log")).unwrap();
+    let records: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 20, "two runs of 10 statements append 20 records");
+    let runs: std::collections::BTreeSet<_> = records.iter().map(|r| r["run_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(runs.len(), 2);
+    let status = records.iter().find(|r| r["query"] == "02_access_status_mix").unwrap();
+    assert_eq!(status["rows_out"], 4);
+    assert_eq!(status["sources"]["access"]["lines"], 103);
+    assert_eq!(status["sources"]["access"]["rows"], 99);
+    assert_eq!(status["sources"]["access"]["rejects"], 4);
+    assert!(status["wall_seconds"].as_f64().unwrap() > 0.0);
+    assert!(status["operators"].as_array().unwrap().iter().any(|o| o["name"] == "DataSourceExec"));
+    assert!(status["plan"].as_str().unwrap().contains("lines_read=103"));
+    for r in &records {
+        for key in ["bytes_scanned", "mb_per_second", "lines_per_second", "peak_memory_bytes", "spill_count"] {
+            assert!(r.get(key).is_some(), "{key} missing");
+        }
+    }
+    let md = std::fs::read_to_string(tmp.path().join("out/report.md")).unwrap();
+    assert!(md.contains("| access | 103 | 99 | 4 |"), "{md}");
+}
+
+#[test]
+fn log_text_is_escaped_in_the_html_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let line = "10.0.0.1 - - [01/Oct/2026:00:00:00 +0000] \"GET /<script>alert(1)</script> HTTP/1.1\" 404 5 \"-\" \"x\x1b[31m\" 0.1";
+    std::fs::write(logs.join("a.log"), format!("{line}\n<img src=x onerror=alert(2)>\n")).unwrap();
+    std::fs::write(tmp.path().join("q.sql"), "-- paths\nSELECT path, user_agent FROM access;\n").unwrap();
+    let out = logfusion(tmp.path()).args(["run", "--log-dir", "logs", "--queries", "q.sql", "--out", "out"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
+    assert!(html.contains("/&lt;script&gt;alert(1)&lt;/script&gt;"), "path not shown escaped");
+    assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"), "reject excerpt not shown escaped");
+    assert!(!html.contains("<script") && !html.contains("<img"), "raw markup from the log in the report");
+    assert!(!html.contains('\u{1b}'), "raw escape byte in the report");
+}
