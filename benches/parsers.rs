@@ -7,9 +7,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logfusion_formats::{BatchBuilder, FileContext, FormatSpec, ResolvedFormat, prepare_line};
 
 const ACCESS: &str = r#"10.23.4.101 - - [01/Oct/2026:13:55:36 +0000] "GET /api/v1/users/42?page=3 HTTP/1.1" 200 5123 "https://example.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0" 0.031"#;
-const SYSLOG: &str = "<28>Oct  1 13:55:36 web-1 sshd[4242]: Failed password for invalid user admin from 10.0.0.7 port 52311 ssh2";
+const SYSLOG: &str =
+    "<28>Oct  1 13:55:36 web-1 sshd[4242]: Failed password for invalid user admin from 10.0.0.7 port 52311 ssh2";
 const JSON: &str = r#"{"ts":"2026-10-01T13:55:36.123Z","level":"info","service":"api","status":200,"duration_ms":12.5,"msg":"request finished"}"#;
-const LOGFMT: &str = r#"ts=2026-10-01T13:55:36.123Z level=info service=api status=200 duration_ms=12.5 msg="request finished""#;
+const LOGFMT: &str =
+    r#"ts=2026-10-01T13:55:36.123Z level=info service=api status=200 duration_ms=12.5 msg="request finished""#;
 
 fn bench_format(c: &mut Criterion, name: &str, line: &str, one_column: &str) {
     let spec = FormatSpec::parse_name(name).expect("built-in format");

@@ -53,7 +53,8 @@ fn performance_log_has_one_record_per_statement() {
     let log = std::fs::read_to_string(tmp.path().join("performance.log")).unwrap();
     let records: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(records.len(), 20, "two runs of 10 statements append 20 records");
-    let runs: std::collections::BTreeSet<_> = records.iter().map(|r| r["run_id"].as_str().unwrap().to_string()).collect();
+    let runs: std::collections::BTreeSet<_> =
+        records.iter().map(|r| r["run_id"].as_str().unwrap().to_string()).collect();
     assert_eq!(runs.len(), 2);
     let status = records.iter().find(|r| r["query"] == "02_access_status_mix").unwrap();
     assert_eq!(status["rows_out"], 4);
@@ -80,7 +81,10 @@ fn log_text_is_escaped_in_the_html_report() {
     let line = "10.0.0.1 - - [01/Oct/2026:00:00:00 +0000] \"GET /<script>alert(1)</script> HTTP/1.1\" 404 5 \"-\" \"x\x1b[31m\" 0.1";
     std::fs::write(logs.join("a.log"), format!("{line}\n<img src=x onerror=alert(2)>\n")).unwrap();
     std::fs::write(tmp.path().join("q.sql"), "-- paths\nSELECT path, user_agent FROM access;\n").unwrap();
-    let out = logfusion(tmp.path()).args(["run", "--log-dir", "logs", "--queries", "q.sql", "--out", "out"]).output().unwrap();
+    let out = logfusion(tmp.path())
+        .args(["run", "--log-dir", "logs", "--queries", "q.sql", "--out", "out"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
     assert!(html.contains("/&lt;script&gt;alert(1)&lt;/script&gt;"), "path not shown escaped");

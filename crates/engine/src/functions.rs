@@ -44,9 +44,9 @@ fn is_utc(tz: &str) -> bool {
 /// The truncation step in µs when the fast path applies.
 fn fast_step(args: &[ColumnarValue]) -> Option<i64> {
     let granularity = match &args[0] {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(g)) | ScalarValue::Utf8View(Some(g)) | ScalarValue::LargeUtf8(Some(g))) => {
-            g.to_ascii_lowercase()
-        }
+        ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(g)) | ScalarValue::Utf8View(Some(g)) | ScalarValue::LargeUtf8(Some(g)),
+        ) => g.to_ascii_lowercase(),
         _ => return None,
     };
     let step = MICROS.iter().find(|(name, _)| *name == granularity)?.1;
@@ -116,7 +116,8 @@ mod tests {
     #[test]
     fn fast_path_applies_to_utc_micros_only() {
         let utc = ColumnarValue::Array(Arc::new(TimestampMicrosecondArray::from(vec![1]).with_timezone("UTC")));
-        let berlin = ColumnarValue::Array(Arc::new(TimestampMicrosecondArray::from(vec![1]).with_timezone("Europe/Berlin")));
+        let berlin =
+            ColumnarValue::Array(Arc::new(TimestampMicrosecondArray::from(vec![1]).with_timezone("Europe/Berlin")));
         let unit = |u: &str| ColumnarValue::Scalar(ScalarValue::Utf8(Some(u.into())));
         assert_eq!(fast_step(&[unit("Hour"), utc.clone()]), Some(3_600_000_000));
         assert_eq!(fast_step(&[unit("month"), utc]), None);
@@ -126,7 +127,8 @@ mod tests {
     /// The fast path and DataFusion's own date_trunc agree, before 1970 too.
     #[tokio::test]
     async fn agrees_with_datafusion() {
-        let values = vec![Some(-86_400_000_001), Some(0), Some(1_759_321_536_123_456), None, Some(1_759_363_199_999_999)];
+        let values =
+            vec![Some(-86_400_000_001), Some(0), Some(1_759_321_536_123_456), None, Some(1_759_363_199_999_999)];
         let array = TimestampMicrosecondArray::from(values).with_timezone("UTC");
         let schema = Arc::new(Schema::new(vec![Field::new("ts", array.data_type().clone(), true)]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(array)]).unwrap();

@@ -84,7 +84,13 @@ pub fn markdown(run_id: &str, reports: &[StatementReport]) -> String {
         }
         let _ = writeln!(s, "Top operators by time:\n");
         for op in top_operators(r, 3) {
-            let _ = writeln!(s, "- {} {:.1} ms, {} rows", md(&op.name), op.time_ns.unwrap_or(0) as f64 / 1e6, op.output_rows.unwrap_or(0));
+            let _ = writeln!(
+                s,
+                "- {} {:.1} ms, {} rows",
+                md(&op.name),
+                op.time_ns.unwrap_or(0) as f64 / 1e6,
+                op.output_rows.unwrap_or(0)
+            );
         }
         let _ = writeln!(s, "\n~~~text\n{}~~~\n", r.plan.replace("~~~", "~ ~ ~"));
     }
@@ -203,7 +209,9 @@ pub fn html(run_id: &str, reports: &[StatementReport], sample_rejects: &[(String
     s.push_str("</table>");
     let throughput: Vec<(String, f64)> = reports.iter().map(|r| (label(r), r.mb_per_second)).collect();
     s.push_str(&bar_chart("Throughput per query (log bytes scanned per wall second)", "MB/s", &throughput));
-    s.push_str("<h2>Sources</h2><table><tr><th>table</th><th>lines</th><th>rows</th><th>rejects</th><th>by reason</th></tr>");
+    s.push_str(
+        "<h2>Sources</h2><table><tr><th>table</th><th>lines</th><th>rows</th><th>rejects</th><th>by reason</th></tr>",
+    );
     for (table, t) in sources(reports) {
         let reasons: Vec<String> = t.rejects_by_reason.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = write!(

@@ -136,9 +136,9 @@ pub fn substitute(sql: &str, params: &BTreeMap<String, String>) -> Result<String
         let after = &rest[start + 2..];
         let end = after.find('}').ok_or_else(|| "unclosed ${ in query".to_string())?;
         let name = &after[..end];
-        let value = params
-            .get(name)
-            .ok_or_else(|| format!("parameter ${{{name}}} has no value (pass --param {name}=VALUE or set params in config)"))?;
+        let value = params.get(name).ok_or_else(|| {
+            format!("parameter ${{{name}}} has no value (pass --param {name}=VALUE or set params in config)")
+        })?;
         out.push_str(value);
         rest = &after[end + 1..];
     }

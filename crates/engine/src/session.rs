@@ -68,7 +68,8 @@ pub fn tracked_session(settings: &SessionSettings) -> Result<(SessionContext, Ar
         None => Arc::new(UnboundedMemoryPool::default()),
     };
     let pool = Arc::new(PeakMemoryPool::new(inner));
-    let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool.clone()).build_arc().map_err(EngineError::DataFusion)?;
+    let runtime =
+        RuntimeEnvBuilder::new().with_memory_pool(pool.clone()).build_arc().map_err(EngineError::DataFusion)?;
     let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
     crate::functions::register_functions(&ctx);
     Ok((ctx, pool))
