@@ -74,6 +74,17 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Write whole log tables as Parquet (zstd), optionally hive-partitioned.
+    Export {
+        #[command(flatten)]
+        sources: SourceArgs,
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Hive partitioning: `date`, `source` or `date,source`.
+        #[arg(long, value_name = "KEYS", default_value = "")]
+        partition_by: String,
+    },
     /// List the tables: source, format, files and row schema.
     Tables {
         #[command(flatten)]
@@ -138,6 +149,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
             let params = setup::parse_params(&params)?;
             env.runtime()?.block_on(env.run_suite(&queries, &out, &params, csv))
+        }
+        Command::Export { sources, out, partition_by } => {
+            let keys = logfusion_engine::export::PartitionKey::parse_list(&partition_by)?;
+            let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
+            env.runtime()?.block_on(async {
+                let ctx = env.session()?;
+                for t in logfusion_engine::export::export_tables(&ctx, &env.catalog, &out, &keys).await? {
+                    println!("{}: {} rows", t.table, t.rows);
+                }
+                println!("wrote {}", out.display());
+                anyhow::Ok(())
+            })
         }
         Command::Query { sources, output, out, sql } => {
             let env = setup::Environment::load(cli.config.as_deref(), &sources)?;

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod export;
 pub mod functions;
 pub mod memory;
 pub mod report;
