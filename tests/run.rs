@@ -69,6 +69,9 @@ fn performance_log_has_one_record_per_statement() {
             assert!(r.get(key).is_some(), "{key} missing");
         }
     }
+    let system = std::fs::read_to_string(tmp.path().join("system.log")).unwrap();
+    assert_eq!(system.matches("statement finished").count(), 20, "{system}");
+    assert!(system.contains("table registered table=access"));
     let md = std::fs::read_to_string(tmp.path().join("out/report.md")).unwrap();
     assert!(md.contains("| access | 103 | 99 | 4 |"), "{md}");
 }
@@ -91,4 +94,41 @@ fn log_text_is_escaped_in_the_html_report() {
     assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"), "reject excerpt not shown escaped");
     assert!(!html.contains("<script") && !html.contains("<img"), "raw markup from the log in the report");
     assert!(!html.contains('\u{1b}'), "raw escape byte in the report");
+}
+
+/// The HTML report renders in a real headless Chromium: not blank, no console errors. Needs
+/// Debian's `chromium`; `.ci/run` installs it and sets LOGFUSION_REQUIRE_BROWSER=1, which turns
+/// its absence into a failure instead of a skip.
+#[test]
+fn html_report_renders_in_chromium() {
+    let browser = std::env::var("LOGFUSION_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+    if !std::path::Path::new(&browser).exists() {
+        assert!(std::env::var_os("LOGFUSION_REQUIRE_BROWSER").is_none(), "{browser} not installed");
+        eprintln!("skipping: no {browser}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    run_suite(tmp.path());
+    let report = tmp.path().join("out/report.html");
+    let shot = tmp.path().join("shot.png");
+    let url = format!("file://{}", report.display());
+    let common = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"];
+    let dom = std::process::Command::new(&browser).args(common).arg("--dump-dom").arg(&url).output().unwrap();
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let text = String::from_utf8_lossy(&dom.stdout);
+    assert!(text.contains("02_access_status_mix") && text.contains("<svg"), "blank or partial page");
+    let console = String::from_utf8_lossy(&dom.stderr);
+    let errors: Vec<&str> = console.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught")).collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    let shot_run = std::process::Command::new(&browser)
+        .args(common)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1200,900")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(shot_run.status.success(), "{}", String::from_utf8_lossy(&shot_run.stderr));
+    // A blank page compresses to a few hundred bytes; tables, text and charts do not.
+    let size = std::fs::metadata(&shot).unwrap().len();
+    assert!(size > 20_000, "screenshot of {size} bytes looks blank");
 }

@@ -114,7 +114,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    setup::init_tracing(cli.verbose);
+    let writes_system_log = matches!(cli.command, Command::Run { .. } | Command::Query { .. } | Command::Export { .. });
+    let logging = writes_system_log.then(|| setup::logging_config(cli.config.as_deref()));
+    setup::init_tracing(cli.verbose, logging.as_ref());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

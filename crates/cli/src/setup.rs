@@ -14,12 +14,49 @@ use logfusion_formats::FormatSpec;
 use crate::SourceArgs;
 use crate::output::{OutputFormat, ResultWriter};
 
-/// Logs to stderr: warnings, or info with `-v`. `RUST_LOG` overrides.
-pub fn init_tracing(verbose: bool) {
+/// Logs to stderr (warnings, or info with `-v`; `RUST_LOG` overrides) and, when `system_log`
+/// is given, to that file at the config's level with timestamps. A system log that cannot be
+/// opened is reported on stderr and left out.
+pub fn init_tracing(verbose: bool, system_log: Option<&logfusion_engine::config::LoggingConfig>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let default = if verbose { "info" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+    let stderr_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let stderr =
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).without_time().with_filter(stderr_filter);
+    let mut file_error = None;
+    let file = system_log.and_then(|logging| {
+        let open = std::fs::OpenOptions::new().create(true).append(true).open(&logging.system_log);
+        match open {
+            Ok(f) => Some(
+                tracing_subscriber::fmt::layer().with_writer(std::sync::Mutex::new(f)).with_ansi(false).with_filter(
+                    EnvFilter::new(format!(
+                        "logfusion={0},logfusion_engine={0},logfusion_datasource={0},warn",
+                        logging.level
+                    )),
+                ),
+            ),
+            Err(e) => {
+                file_error = Some(format!("cannot open system log {}: {e}", logging.system_log.display()));
+                None
+            }
+        }
+    });
+    let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
+    if let Some(e) = file_error {
+        tracing::warn!("{e}");
+    }
+}
+
+/// The logging settings of the config a command will use (defaults when it cannot be read:
+/// loading it again later reports the problem).
+pub fn logging_config(config_path: Option<&Path>) -> logfusion_engine::config::LoggingConfig {
+    let path = config_path.map(Path::to_path_buf).or_else(|| {
+        let default = Path::new("config.yaml");
+        default.is_file().then(|| default.to_path_buf())
+    });
+    path.and_then(|p| Config::load(&p).ok()).map(|c| c.logging).unwrap_or_default()
 }
 
 /// Config, tables and session settings of one command.
@@ -61,6 +98,9 @@ impl Environment {
             None => bail!("no logs to read: pass --log-dir DIR or define `sources` in config.yaml"),
         };
         let catalog = Catalog::discover(&sources)?;
+        for t in &catalog.tables {
+            tracing::info!(table = %t.name, format = %t.format.kind(), files = t.files.len(), bytes = t.bytes(), "table registered");
+        }
         for skipped in &catalog.skipped {
             let problem = skipped.problem.as_ref().map(ToString::to_string).unwrap_or_default();
             tracing::warn!("skipping {}: {problem}", logfusion_formats::escape_text(&skipped.path.to_string_lossy()));
@@ -147,6 +187,13 @@ impl Environment {
                 println!(
                     "{:<32} {:>8.3} s {:>9} rows {:>8.0} MB/s {:>11.0} lines/s",
                     stem, report.wall_seconds, report.rows_out, report.mb_per_second, report.lines_per_second
+                );
+                tracing::info!(
+                    query = %stem,
+                    wall_seconds = report.wall_seconds,
+                    rows = report.rows_out,
+                    mb_per_second = report.mb_per_second,
+                    "statement finished"
                 );
                 reports.push(report);
             }
