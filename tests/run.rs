@@ -89,6 +89,7 @@ fn log_text_is_escaped_in_the_html_report() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!out.stderr.contains(&b'\r'), "no progress line when stderr is not a terminal");
     let html = std::fs::read_to_string(tmp.path().join("out/report.html")).unwrap();
     assert!(html.contains("/&lt;script&gt;alert(1)&lt;/script&gt;"), "path not shown escaped");
     assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"), "reject excerpt not shown escaped");

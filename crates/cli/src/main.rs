@@ -2,6 +2,7 @@
 
 mod generate;
 mod output;
+mod progress;
 mod setup;
 
 use std::path::PathBuf;

@@ -132,11 +132,14 @@ impl Environment {
         let df = ctx.sql(sql).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let plan = df.create_physical_plan().await?;
+        let progress = crate::progress::Progress::start(&self.catalog);
+        progress.watch("query", plan.clone());
         let mut stream = execute_stream(plan.clone(), ctx.task_ctx())?;
         let mut writer = ResultWriter::new(format, out, schema)?;
         while let Some(batch) = stream.next().await {
             writer.write(&batch?)?;
         }
+        progress.finish();
         writer.finish()?;
         report_rejects(&plan);
         Ok(())
@@ -172,16 +175,25 @@ impl Environment {
         self.catalog.register(&ctx, max_line)?;
         let run_id = format!("{}-{}", unix_seconds(), std::process::id());
         let mut reports = Vec::new();
+        let progress = crate::progress::Progress::start(&self.catalog);
         for file in &files {
             let sql = substitute(&file.sql, params).map_err(|e| anyhow::anyhow!("{}: {e}", file.path.display()))?;
             let statements = split_statements(&sql);
             for (i, statement) in statements.iter().enumerate() {
+                let missing = logfusion_engine::runner::missing_tables(&ctx, statement)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.path.display()))?;
+                if !missing.is_empty() {
+                    tracing::warn!("skipping {}: no table {}", file.name, missing.join(", "));
+                    println!("{:<32} skipped: no table {}", file.name, missing.join(", "));
+                    continue;
+                }
                 let stem = if i == 0 { file.name.clone() } else { format!("{}_{}", file.name, i + 1) };
                 let sink = ResultSink {
                     parquet: out.join(format!("{stem}.parquet")),
                     csv: csv.then(|| out.join(format!("{stem}.csv"))),
                 };
-                let report = run_statement(&ctx, &pool, &file.name, i, statement, Some(&sink))
+                let watch = |plan| progress.watch(&stem, plan);
+                let report = run_statement(&ctx, &pool, &file.name, i, statement, Some(&sink), &watch)
                     .await
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.path.display()))?;
                 println!(
@@ -198,6 +210,7 @@ impl Environment {
                 reports.push(report);
             }
         }
+        progress.finish();
         let samples = self.sample_rejects(&ctx, &reports).await?;
         let perf_log = &self.config.logging.performance_log;
         logfusion_engine::report::append_performance_log(perf_log, &run_id, &reports)?;
