@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 use datafusion::physical_plan::ExecutionPlan;
 use logfusion_engine::{Catalog, scan_stats};
 
+/// The plan being watched: its label, the plan, and when it started.
+type Slot = Mutex<Option<(String, Arc<dyn ExecutionPlan>, Instant)>>;
+
 /// Shows progress of whatever plan is handed to [`Progress::watch`].
 pub struct Progress {
-    plan: Arc<Mutex<Option<(String, Arc<dyn ExecutionPlan>, Instant)>>>,
+    plan: Arc<Slot>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -18,7 +21,7 @@ pub struct Progress {
 impl Progress {
     /// Starts the ticker if stderr is a terminal; otherwise does nothing at all.
     pub fn start(catalog: &Catalog) -> Progress {
-        let plan: Arc<Mutex<Option<(String, Arc<dyn ExecutionPlan>, Instant)>>> = Arc::default();
+        let plan: Arc<Slot> = Arc::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let thread = std::io::stderr().is_terminal().then(|| {
             let sizes: Vec<(String, u64)> = catalog
@@ -53,8 +56,6 @@ impl Drop for Progress {
         }
     }
 }
-
-type Slot = Mutex<Option<(String, Arc<dyn ExecutionPlan>, Instant)>>;
 
 fn tick(plan: &Slot, stop: &std::sync::atomic::AtomicBool, sizes: &[(String, u64)]) {
     let mut stderr = std::io::stderr();
