@@ -23,8 +23,11 @@ pub fn init_tracing(verbose: bool, system_log: Option<&logfusion_engine::config:
     use tracing_subscriber::{EnvFilter, Layer};
     let default = if verbose { "info" } else { "warn" };
     let stderr_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let stderr =
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).without_time().with_filter(stderr_filter);
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_filter(stderr_filter);
     let mut file_error = None;
     let file = system_log.and_then(|logging| {
         let open = std::fs::OpenOptions::new().create(true).append(true).open(&logging.system_log);
