@@ -4,6 +4,7 @@ mod generate;
 mod output;
 mod progress;
 mod setup;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,30 @@ enum Command {
         #[arg(long, value_name = "KEYS", default_value = "")]
         partition_by: String,
     },
+    /// Check log files line by line: per file what is wrong, where, and how much.
+    ///
+    /// Exit status: 0 when the share of rejected lines is at most --max-error-ratio and every
+    /// file could be read as a log; 1 otherwise; 2 for usage errors.
+    Validate {
+        /// Folder (recursive), file or glob to check.
+        #[arg(long, value_name = "DIR")]
+        directory: String,
+        /// Read every file with this format instead of detecting it.
+        #[arg(long, value_name = "FMT")]
+        format: Option<String>,
+        /// Print the report as JSON (stable field names, see the README).
+        #[arg(long)]
+        json: bool,
+        /// Write every reject to this file: Parquet (.parquet) or NDJSON (.ndjson, .jsonl).
+        #[arg(long, value_name = "OUT")]
+        rejects: Option<PathBuf>,
+        /// Highest acceptable share of rejected lines (0 to 1).
+        #[arg(long, default_value_t = 0.0, value_name = "R")]
+        max_error_ratio: f64,
+        /// Examples shown per reject reason and file.
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        examples: usize,
+    },
     /// List the tables: source, format, files and row schema.
     Tables {
         #[command(flatten)]
@@ -113,9 +138,15 @@ enum Command {
     },
 }
 
+/// Exit status for usage errors (as clap uses).
+const USAGE_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let writes_system_log = matches!(cli.command, Command::Run { .. } | Command::Query { .. } | Command::Export { .. });
+    let writes_system_log = matches!(
+        cli.command,
+        Command::Run { .. } | Command::Query { .. } | Command::Export { .. } | Command::Validate { .. }
+    );
     let logging = writes_system_log.then(|| setup::logging_config(cli.config.as_deref()));
     setup::init_tracing(cli.verbose, logging.as_ref());
     match run(cli) {
@@ -129,8 +160,10 @@ fn main() -> ExitCode {
 }
 
 /// Errors print as one line; DataFusion sometimes puts newlines in its messages.
+/// Control characters (from file names or log text) are shown escaped.
 fn one_line(msg: &str) -> String {
-    msg.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    let joined = msg.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    logfusion_formats::escape_text(&joined)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -164,6 +197,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("wrote {}", out.display());
                 anyhow::Ok(())
             })
+        }
+        Command::Validate { directory, format, json, rejects, max_error_ratio, examples } => {
+            if !(0.0..=1.0).contains(&max_error_ratio) {
+                eprintln!("error: --max-error-ratio must be between 0 and 1");
+                std::process::exit(USAGE_ERROR.into());
+            }
+            if let Some(name) = &format
+                && let Err(e) = logfusion_formats::FormatSpec::parse_name(name)
+            {
+                eprintln!("error: --format: {e}");
+                std::process::exit(USAGE_ERROR.into());
+            }
+            let sources = SourceArgs { log_dir: Some(directory), format, max_workers: None };
+            let env = setup::Environment::load_with(cli.config.as_deref(), &sources, true)?;
+            let ok =
+                env.runtime()?.block_on(validate::run(&env, json, rejects.as_deref(), max_error_ratio, examples))?;
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Query { sources, output, out, sql } => {
             let env = setup::Environment::load(cli.config.as_deref(), &sources)?;

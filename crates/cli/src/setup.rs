@@ -75,6 +75,11 @@ pub struct Environment {
 impl Environment {
     /// Loads the config (explicit, or `./config.yaml` if present) and discovers the tables.
     pub fn load(config_path: Option<&Path>, args: &SourceArgs) -> anyhow::Result<Environment> {
+        Self::load_with(config_path, args, false)
+    }
+
+    /// Like [`Environment::load`]; with `allow_empty`, no readable log file is not an error.
+    pub fn load_with(config_path: Option<&Path>, args: &SourceArgs, allow_empty: bool) -> anyhow::Result<Environment> {
         let mut config = match config_path {
             Some(p) => Config::load(p)?,
             None if Path::new("config.yaml").is_file() => Config::load(Path::new("config.yaml"))?,
@@ -100,7 +105,7 @@ impl Environment {
             }
             None => bail!("no logs to read: pass --log-dir DIR or define `sources` in config.yaml"),
         };
-        let catalog = Catalog::discover(&sources)?;
+        let catalog = if allow_empty { Catalog::discover_all(&sources)? } else { Catalog::discover(&sources)? };
         for t in &catalog.tables {
             tracing::info!(table = %t.name, format = %t.format.kind(), files = t.files.len(), bytes = t.bytes(), "table registered");
         }

@@ -117,6 +117,10 @@ pub fn sniff_file(path: &Path) -> SniffedFile {
         sample: Vec::new(),
         problem: None,
     };
+    if let Some(why) = unaddressable(path) {
+        sniffed.problem = Some(FileProblem::Unreadable(why));
+        return sniffed;
+    }
     match read_head(path) {
         Err(e) => sniffed.problem = Some(FileProblem::Unreadable(e.to_string())),
         Ok((size, compression, head)) => {
@@ -134,6 +138,15 @@ pub fn sniff_file(path: &Path) -> SniffedFile {
         }
     }
     sniffed
+}
+
+/// Why the object store cannot address `path`, if it cannot (e.g. control characters in the name).
+fn unaddressable(path: &Path) -> Option<String> {
+    let abs = std::path::absolute(path).ok()?;
+    match object_store::path::Path::from_filesystem_path(&abs) {
+        Ok(_) => None,
+        Err(_) => Some("its name holds characters (such as control characters) that cannot be addressed".into()),
+    }
 }
 
 /// Size, compression and the first [`SNIFF_BYTES`] decompressed bytes of a file. A corrupt

@@ -39,6 +39,7 @@ impl LogFormat {
     pub fn table_schema(&self) -> SchemaRef {
         match self.options.kind {
             TableKind::Rejects => rejects_schema(),
+            TableKind::Profile => crate::profile::profile_schema(),
             TableKind::Rows => {
                 let mut fields: Vec<Field> =
                     self.options.format.schema().fields().iter().map(|f| f.as_ref().clone()).collect();

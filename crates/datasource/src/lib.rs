@@ -8,6 +8,7 @@ pub mod compression;
 pub mod discover;
 pub mod file_format;
 pub mod lines;
+pub mod profile;
 pub mod scan;
 pub mod source;
 

@@ -72,6 +72,8 @@ pub struct ScanJob {
     pub file_name: Arc<str>,
     /// What the parser may know about the file.
     pub context: FileContext,
+    /// Stream offset where the range starts (0 for a whole file).
+    pub range_start: u64,
     /// Stream offset where the range ends: lines starting at or after it belong to the next
     /// range (`u64::MAX` for the whole file).
     pub end: u64,

@@ -41,6 +41,8 @@ pub enum TableKind {
     Rows,
     /// One row per rejected line (see [`crate::accounting::rejects_schema`]).
     Rejects,
+    /// One summary row per file range, for `validate` (see [`crate::profile::profile_schema`]).
+    Profile,
 }
 
 /// Everything about a log table the scan needs: format, kind, limits, which files are
@@ -100,7 +102,7 @@ impl LogSource {
     fn output(&self) -> ScanOutput {
         let indices = &self.projection.file_indices;
         match self.options.kind {
-            TableKind::Rejects => ScanOutput::Rejects { projection: indices.clone() },
+            TableKind::Rejects | TableKind::Profile => ScanOutput::Rejects { projection: indices.clone() },
             TableKind::Rows => {
                 let parsed = self.options.format.columns().len();
                 let mut parser_projection = Vec::new();
@@ -170,6 +172,7 @@ impl FileSource for LogSource {
         match self.options.kind {
             TableKind::Rows => "log",
             TableKind::Rejects => "log_rejects",
+            TableKind::Profile => "log_profile",
         }
     }
 
@@ -245,6 +248,7 @@ impl FileOpener for LogOpener {
                 "{location}: a compressed file cannot be read from byte {start}"
             )));
         }
+        let profile = self.options.kind == TableKind::Profile;
         let job = ScanJob {
             format: self.options.format.clone(),
             output: self.output.clone(),
@@ -252,6 +256,7 @@ impl FileOpener for LogOpener {
             batch_size: self.batch_size,
             max_line_bytes: self.options.max_line_bytes,
             file_name: Arc::from(format!("{}{location}", self.options.location_prefix)),
+            range_start: start,
             context: FileContext::default(),
             end: if end >= size { u64::MAX } else { end },
         };
@@ -276,7 +281,7 @@ impl FileOpener for LogOpener {
                     )),
                 };
                 let counted = CountingReader { inner: raw, counters: counters.clone() };
-                let outcome = run_scan(counted, start, &job, &counters, &store, &location, &handle, &tx);
+                let outcome = run_scan(counted, start, profile, &job, &counters, &store, &location, &handle, &tx);
                 if let Err(e) = outcome {
                     send_error(&tx, e);
                 }
@@ -291,6 +296,7 @@ impl FileOpener for LogOpener {
 fn run_scan(
     raw: CountingReader,
     start: u64,
+    profile: bool,
     job: &ScanJob,
     counters: &ScanCounters,
     store: &Arc<dyn ObjectStore>,
@@ -321,6 +327,20 @@ fn run_scan(
         // Lines before the range: newlines in [0, start - 1), plus the one the reader skipped.
         Ok(count_newlines(store, location, first, handle).map_err(io)? + 1)
     };
+    if profile {
+        let columns = job.format.columns();
+        let find = |name: &str| columns.iter().position(|c| c.name == name);
+        let fields =
+            crate::profile::ProfileFields { ts: find("ts"), status: find("status"), client_ip: find("client_ip") };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(i64::MAX);
+        let batch = crate::profile::profile_lines(lines, job, &fields, now, counters, line_base)?;
+        // The query may have stopped reading; then nobody needs the summary.
+        let _ = tx.blocking_send(Ok(batch));
+        return Ok(());
+    }
     scan_lines(lines, job, counters, line_base, |batch| tx.blocking_send(Ok(batch)).is_ok())?;
     Ok(())
 }

@@ -72,6 +72,11 @@ impl LogTable {
         format!("{}_rejects", self.name)
     }
 
+    /// Name of the profile table of this table (one health row per file range, for validate).
+    pub fn profile_name(&self) -> String {
+        format!("{}_profile", self.name)
+    }
+
     /// Total bytes of the files on disk.
     pub fn bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
@@ -88,8 +93,27 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Lists and sniffs the files of `sources` and groups them into tables.
+    /// Lists and sniffs the files of `sources` and groups them into tables; an error when no
+    /// file is a readable log.
     pub fn discover(sources: &[SourceRequest]) -> Result<Catalog, EngineError> {
+        let catalog = Catalog::discover_all(sources)?;
+        if catalog.tables.is_empty() {
+            let why: Vec<String> = catalog
+                .skipped
+                .iter()
+                .take(3)
+                .map(|f| {
+                    format!("{}: {}", f.path.display(), f.problem.as_ref().map(ToString::to_string).unwrap_or_default())
+                })
+                .collect();
+            return Err(EngineError::Input(format!("no readable log files ({})", why.join("; "))));
+        }
+        Ok(catalog)
+    }
+
+    /// Like [`Catalog::discover`], but a catalog with no readable file is not an error (for
+    /// validation, which reports the skipped files).
+    pub fn discover_all(sources: &[SourceRequest]) -> Result<Catalog, EngineError> {
         let mut catalog = Catalog::default();
         for source in sources {
             let paths = list_files(&source.path).map_err(|e| EngineError::Input(e.to_string()))?;
@@ -136,17 +160,6 @@ impl Catalog {
                 }
             }
         }
-        if catalog.tables.is_empty() {
-            let why: Vec<String> = catalog
-                .skipped
-                .iter()
-                .take(3)
-                .map(|f| {
-                    format!("{}: {}", f.path.display(), f.problem.as_ref().map(ToString::to_string).unwrap_or_default())
-                })
-                .collect();
-            return Err(EngineError::Input(format!("no readable log files ({})", why.join("; "))));
-        }
         Ok(catalog)
     }
 
@@ -187,10 +200,11 @@ impl Catalog {
                 .collect();
             let compressed = Arc::new(compressed);
             let urls = table.files.iter().map(|f| file_url(&f.path)).collect::<Result<Vec<_>, _>>()?;
-            for kind in [TableKind::Rows, TableKind::Rejects] {
+            for kind in [TableKind::Rows, TableKind::Rejects, TableKind::Profile] {
                 let name = match kind {
                     TableKind::Rows => table.name.clone(),
                     TableKind::Rejects => table.rejects_name(),
+                    TableKind::Profile => table.profile_name(),
                 };
                 let format = LogFormat::new(LogTableOptions {
                     table: name.clone(),

@@ -11,6 +11,7 @@ pub mod report;
 pub mod runner;
 pub mod scan_stats;
 pub mod session;
+pub mod validate;
 
 pub use catalog::{Catalog, LogTable, SourceRequest};
 pub use config::{Config, ConfigError};
