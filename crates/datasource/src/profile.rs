@@ -14,11 +14,11 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType, UInt16Type};
 use datafusion::common::Result;
-use logfusion_formats::{BatchBuilder, Reject, RejectReason, escape_excerpt, prepare_line};
+use logfusion_formats::{BatchBuilder, escape_excerpt};
 
 use crate::accounting::ScanCounters;
 use crate::lines::{Line, LineReader};
-use crate::scan::{EXCERPT_BYTES, ScanJob, io_error};
+use crate::scan::{EXCERPT_BYTES, ScanJob, io_error, parse_line};
 
 /// Examples kept per reject reason and range.
 pub const EXAMPLES_PER_REASON: usize = 5;
@@ -125,13 +125,7 @@ pub fn profile_lines<R: Read>(
             s.control += 1;
         }
         let line_end = offset + len;
-        let outcome = match &line {
-            Line::Complete { bytes, .. } => prepare_line(bytes).and_then(|text| parser.parse(text, &mut rows)),
-            Line::TooLong { len, .. } => Err(Reject::new(
-                RejectReason::LineTooLong,
-                format!("line of {len} bytes is longer than max_line_bytes ({})", job.max_line_bytes),
-            )),
-        };
+        let outcome = parse_line(&line, parser.as_mut(), &mut rows, job.max_line_bytes);
         match outcome {
             Ok(()) => {
                 rows.commit_row();

@@ -10,7 +10,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::{DataFusionError, Result};
 use logfusion_formats::{
-    BatchBuilder, FileContext, Reject, RejectReason, ResolvedFormat, escape_excerpt, prepare_line,
+    BatchBuilder, FileContext, LineParser, Reject, RejectReason, ResolvedFormat, escape_excerpt, prepare_line,
 };
 
 use crate::accounting::ScanCounters;
@@ -175,13 +175,7 @@ pub fn scan_lines<R: Read>(
         }
         totals.lines += 1;
         let line_no = base + totals.lines;
-        let outcome = match &line {
-            Line::Complete { bytes, .. } => prepare_line(bytes).and_then(|text| parser.parse(text, &mut rows)),
-            Line::TooLong { len, .. } => Err(Reject::new(
-                RejectReason::LineTooLong,
-                format!("line of {len} bytes is longer than max_line_bytes ({})", job.max_line_bytes),
-            )),
-        };
+        let outcome = parse_line(&line, parser.as_mut(), &mut rows, job.max_line_bytes);
         match outcome {
             Ok(()) => {
                 rows.commit_row();
@@ -228,6 +222,23 @@ pub fn scan_lines<R: Read>(
     counters.values_built.add(rows.values_built() as usize);
     counters.add_rejects_by_reason(&by_reason);
     Ok(totals)
+}
+
+/// Parses one line into `rows` (not yet committed), or says why it is a reject.
+#[inline]
+pub fn parse_line(
+    line: &Line<'_>,
+    parser: &mut dyn LineParser,
+    rows: &mut BatchBuilder,
+    max_line_bytes: usize,
+) -> std::result::Result<(), Reject> {
+    match line {
+        Line::Complete { bytes, .. } => prepare_line(bytes).and_then(|text| parser.parse(text, rows)),
+        Line::TooLong { len, .. } => Err(Reject::new(
+            RejectReason::LineTooLong,
+            format!("line of {len} bytes is longer than max_line_bytes ({max_line_bytes})"),
+        )),
+    }
 }
 
 fn reject_index(reason: RejectReason) -> usize {

@@ -52,19 +52,7 @@ pub fn markdown(run_id: &str, reports: &[StatementReport]) -> String {
     let _ = writeln!(s, "| query | wall s | rows out | MB/s | lines/s | peak memory MiB | spills | rejects |");
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in reports {
-        let rejects: u64 = r.sources.values().map(|t| t.rejects).sum();
-        let _ = writeln!(
-            s,
-            "| {} | {:.3} | {} | {:.0} | {:.0} | {:.1} | {} | {} |",
-            md(&label(r)),
-            r.wall_seconds,
-            r.rows_out,
-            r.mb_per_second,
-            r.lines_per_second,
-            mib(r.peak_memory_bytes),
-            r.spill_count,
-            rejects
-        );
+        let _ = writeln!(s, "| {} |", summary_cells(r, md).join(" | "));
     }
     let _ = writeln!(s, "\n## Sources\n\n| table | lines | rows | rejects | by reason |\n|---|---:|---:|---:|---|");
     for (table, t) in sources(reports) {
@@ -95,6 +83,21 @@ pub fn markdown(run_id: &str, reports: &[StatementReport]) -> String {
         let _ = writeln!(s, "\n~~~text\n{}~~~\n", r.plan.replace("~~~", "~ ~ ~"));
     }
     s
+}
+
+/// The cells of a statement's summary row, the label escaped with `escape`.
+fn summary_cells(r: &StatementReport, escape: fn(&str) -> String) -> Vec<String> {
+    let rejects: u64 = r.sources.values().map(|t| t.rejects).sum();
+    vec![
+        escape(&label(r)),
+        format!("{:.3}", r.wall_seconds),
+        r.rows_out.to_string(),
+        format!("{:.0}", r.mb_per_second),
+        format!("{:.0}", r.lines_per_second),
+        format!("{:.1}", mib(r.peak_memory_bytes)),
+        r.spill_count.to_string(),
+        rejects.to_string(),
+    ]
 }
 
 fn label(r: &StatementReport) -> String {
@@ -192,19 +195,8 @@ pub fn html(run_id: &str, reports: &[StatementReport], sample_rejects: &[(String
     );
     s.push_str("<table><tr><th>query</th><th>wall s</th><th>rows out</th><th>MB/s</th><th>lines/s</th><th>peak memory MiB</th><th>spills</th><th>rejects</th></tr>");
     for r in reports {
-        let rejects: u64 = r.sources.values().map(|t| t.rejects).sum();
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td>{:.3}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
-            html_escape(&label(r)),
-            r.wall_seconds,
-            r.rows_out,
-            r.mb_per_second,
-            r.lines_per_second,
-            mib(r.peak_memory_bytes),
-            r.spill_count,
-            rejects
-        );
+        let cells: String = summary_cells(r, html_escape).iter().map(|c| format!("<td>{c}</td>")).collect();
+        let _ = write!(s, "<tr>{cells}</tr>");
     }
     s.push_str("</table>");
     let throughput: Vec<(String, f64)> = reports.iter().map(|r| (label(r), r.mb_per_second)).collect();
