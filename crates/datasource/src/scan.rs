@@ -45,13 +45,16 @@ pub enum ScanOutput {
         /// The projected reject columns.
         projection: Vec<usize>,
     },
+    /// One summary row per range ([`crate::profile::profile_lines`]; the batch is projected to
+    /// the job's schema by name).
+    Profile,
 }
 
 impl ScanOutput {
     fn needs_line_numbers(&self) -> bool {
         match self {
             ScanOutput::Rows { layout, .. } => layout.contains(&RowSlot::Line),
-            ScanOutput::Rejects { .. } => true,
+            ScanOutput::Rejects { .. } | ScanOutput::Profile => true,
         }
     }
 }
@@ -158,6 +161,7 @@ pub fn scan_lines<R: Read>(
     let parser_projection: &[usize] = match &job.output {
         ScanOutput::Rows { parser_projection, .. } => parser_projection,
         ScanOutput::Rejects { .. } => &[],
+        ScanOutput::Profile => return Err(internal("profile scans run through profile_lines")),
     };
     let mut rows = BatchBuilder::new(job.format.columns(), parser_projection, job.batch_size);
     let mut rejects = RejectBuffers::new(job.file_name.clone());
@@ -198,7 +202,7 @@ pub fn scan_lines<R: Read>(
         }
         let ready = match &job.output {
             ScanOutput::Rows { .. } => rows.rows() >= job.batch_size,
-            ScanOutput::Rejects { .. } => rejects.len() >= job.batch_size,
+            ScanOutput::Rejects { .. } | ScanOutput::Profile => rejects.len() >= job.batch_size,
         };
         if ready && !emit(finish_batch(job, &mut rows, &mut row_lines, &mut rejects)?) {
             stopped = true;
@@ -208,7 +212,7 @@ pub fn scan_lines<R: Read>(
     if !stopped {
         let pending = match &job.output {
             ScanOutput::Rows { .. } => rows.rows(),
-            ScanOutput::Rejects { .. } => rejects.len(),
+            ScanOutput::Rejects { .. } | ScanOutput::Profile => rejects.len(),
         };
         if pending > 0 {
             emit(finish_batch(job, &mut rows, &mut row_lines, &mut rejects)?);
@@ -273,6 +277,7 @@ fn finish_batch(
             let n = rejects.len();
             batch(&job.schema, rejects.finish(projection), n)
         }
+        ScanOutput::Profile => Err(internal("profile scans run through profile_lines")),
     }
 }
 

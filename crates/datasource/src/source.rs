@@ -102,7 +102,8 @@ impl LogSource {
     fn output(&self) -> ScanOutput {
         let indices = &self.projection.file_indices;
         match self.options.kind {
-            TableKind::Rejects | TableKind::Profile => ScanOutput::Rejects { projection: indices.clone() },
+            TableKind::Rejects => ScanOutput::Rejects { projection: indices.clone() },
+            TableKind::Profile => ScanOutput::Profile,
             TableKind::Rows => {
                 let parsed = self.options.format.columns().len();
                 let mut parser_projection = Vec::new();
@@ -248,7 +249,6 @@ impl FileOpener for LogOpener {
                 "{location}: a compressed file cannot be read from byte {start}"
             )));
         }
-        let profile = self.options.kind == TableKind::Profile;
         let job = ScanJob {
             format: self.options.format.clone(),
             output: self.output.clone(),
@@ -281,7 +281,7 @@ impl FileOpener for LogOpener {
                     )),
                 };
                 let counted = CountingReader { inner: raw, counters: counters.clone() };
-                let outcome = run_scan(counted, start, profile, &job, &counters, &store, &location, &handle, &tx);
+                let outcome = run_scan(counted, start, &job, &counters, &store, &location, &handle, &tx);
                 if let Err(e) = outcome {
                     send_error(&tx, e);
                 }
@@ -296,7 +296,6 @@ impl FileOpener for LogOpener {
 fn run_scan(
     raw: CountingReader,
     start: u64,
-    profile: bool,
     job: &ScanJob,
     counters: &ScanCounters,
     store: &Arc<dyn ObjectStore>,
@@ -327,7 +326,7 @@ fn run_scan(
         // Lines before the range: newlines in [0, start - 1), plus the one the reader skipped.
         Ok(count_newlines(store, location, first, handle).map_err(io)? + 1)
     };
-    if profile {
+    if let ScanOutput::Profile = job.output {
         let columns = job.format.columns();
         let find = |name: &str| columns.iter().position(|c| c.name == name);
         let fields =
