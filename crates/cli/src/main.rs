@@ -1,5 +1,6 @@
 //! `logfusion`: SQL over directories of log files.
 
+mod bench;
 mod generate;
 mod output;
 mod progress;
@@ -76,6 +77,43 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Measure queries repeatedly, under a matrix of settings; save runs and catch regressions.
+    ///
+    /// Exit status: 0 when done (and, with --compare, nothing regressed); 1 when a query
+    /// regressed or on errors; 2 for usage errors.
+    Bench {
+        #[command(flatten)]
+        sources: SourceArgs,
+        /// A folder of .sql files (in name order) or one file.
+        #[arg(long, default_value = "queries", value_name = "PATH")]
+        queries: PathBuf,
+        /// Measured runs of each query per setting.
+        #[arg(long, default_value_t = 5, value_name = "N")]
+        iterations: usize,
+        /// Unmeasured runs of each query per setting first.
+        #[arg(long, default_value_t = 1, value_name = "K")]
+        warmup: usize,
+        /// Settings to compare: `max_workers`, `batch_size`, `memory_limit`,
+        /// `projection_pushdown` (on/off) or any `datafusion.*` option, e.g.
+        /// `--matrix max_workers=1,2 --matrix batch_size=4096,16384` (every combination runs).
+        #[arg(long, value_name = "KEY=V1,V2")]
+        matrix: Vec<String>,
+        /// A query parameter: `${name}` in the SQL becomes VALUE.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Save the results (every run, plans, machine) as JSON.
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+        /// Compare with a saved run; exit 1 when a query regressed.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+        /// Slow-down (percent of the baseline median) that counts as a regression.
+        #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+        threshold: f64,
+        /// Folder for each query's EXPLAIN and EXPLAIN ANALYZE.
+        #[arg(long, default_value = "out/bench", value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Write whole log tables as Parquet (zstd), optionally hive-partitioned.
     Export {
         #[command(flatten)]
@@ -145,7 +183,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let writes_system_log = matches!(
         cli.command,
-        Command::Run { .. } | Command::Query { .. } | Command::Export { .. } | Command::Validate { .. }
+        Command::Run { .. }
+            | Command::Query { .. }
+            | Command::Export { .. }
+            | Command::Validate { .. }
+            | Command::Bench { .. }
     );
     let logging = writes_system_log.then(|| setup::logging_config(cli.config.as_deref()));
     setup::init_tracing(cli.verbose, logging.as_ref());
@@ -185,6 +227,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
             let params = setup::parse_params(&params)?;
             env.runtime()?.block_on(env.run_suite(&queries, &out, &params, csv))
+        }
+        Command::Bench { sources, queries, iterations, warmup, matrix, params, save, compare, threshold, out } => {
+            let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
+            let args = bench::BenchArgs { queries, iterations, warmup, matrix, params, save, compare, threshold, out };
+            if !bench::run(&env, &args)? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Export { sources, out, partition_by } => {
             let keys = logfusion_engine::export::PartitionKey::parse_list(&partition_by)?;

@@ -27,8 +27,11 @@ pub mod metric {
     pub const BYTES_DECODED: &str = "bytes_decoded";
     /// Column values materialised (rows × projected parser columns).
     pub const VALUES_BUILT: &str = "values_built";
-    /// Time spent reading, decompressing and parsing.
+    /// Time spent reading, decompressing and parsing (not waiting, see [`SCAN_WAIT_TIME`]).
     pub const SCAN_TIME: &str = "scan_time";
+    /// Time the scan waited for the query to take its batches: a slow consumer, not a slow
+    /// scan.
+    pub const SCAN_WAIT_TIME: &str = "scan_wait_time";
     /// Prefix of the per-reason reject counters, e.g. `rejected_bad_timestamp`.
     pub const REJECTED_PREFIX: &str = "rejected_";
 }
@@ -50,6 +53,8 @@ pub struct ScanCounters {
     pub values_built: Count,
     /// See [`metric::SCAN_TIME`].
     pub scan_time: Time,
+    /// See [`metric::SCAN_WAIT_TIME`].
+    pub scan_wait_time: Time,
     metrics: ExecutionPlanMetricsSet,
     partition: usize,
 }
@@ -66,6 +71,7 @@ impl ScanCounters {
             bytes_decoded: b().counter(metric::BYTES_DECODED, partition),
             values_built: b().counter(metric::VALUES_BUILT, partition),
             scan_time: b().subset_time(metric::SCAN_TIME, partition),
+            scan_wait_time: b().subset_time(metric::SCAN_WAIT_TIME, partition),
             metrics: metrics.clone(),
             partition,
         }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::{GetExt, Result, Statistics};
+use datafusion::common::config::ConfigExtension;
+use datafusion::common::{GetExt, Result, Statistics, extensions_options};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::physical_plan::{FileScanConfig, FileSource};
@@ -17,6 +18,20 @@ use object_store::{ObjectMeta, ObjectStore};
 
 use crate::accounting::{FILE_COLUMN, LINE_COLUMN, rejects_schema};
 use crate::source::{LogSource, LogTableOptions, TableKind};
+
+extensions_options! {
+    /// Session options of log scans, set as `logfusion.<name>` (in `config.yaml` under
+    /// `datafusion:`, with `SET`, or as a `logfusion bench --matrix` key).
+    pub struct LogScanOptions {
+        /// Build only the columns a query uses (`true`), or parse every column and drop the
+        /// unused ones (`false`: what a scan without projection pushdown costs).
+        pub projection_pushdown: bool, default = true
+    }
+}
+
+impl ConfigExtension for LogScanOptions {
+    const PREFIX: &'static str = "logfusion";
+}
 
 /// A log format as a DataFusion file format (rows or rejects of one resolved format).
 #[derive(Debug, Clone)]
@@ -85,7 +100,15 @@ impl FileFormat for LogFormat {
         Ok(Statistics::new_unknown(&table_schema))
     }
 
-    async fn create_physical_plan(&self, _state: &dyn Session, conf: FileScanConfig) -> Result<Arc<dyn ExecutionPlan>> {
+    async fn create_physical_plan(
+        &self,
+        state: &dyn Session,
+        mut conf: FileScanConfig,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let pushdown = state.config_options().extensions.get::<LogScanOptions>().is_none_or(|o| o.projection_pushdown);
+        if !pushdown && let Some(source) = conf.file_source.downcast_ref::<LogSource>() {
+            conf.file_source = Arc::new(source.with_projection_pushdown(false));
+        }
         Ok(DataSourceExec::from_data_source(conf))
     }
 

@@ -15,5 +15,5 @@ pub mod source;
 pub use accounting::{FILE_COLUMN, LINE_COLUMN, rejects_schema};
 pub use compression::Compression;
 pub use discover::{FileProblem, SniffedFile, list_files, sniff_file};
-pub use file_format::LogFormat;
+pub use file_format::{LogFormat, LogScanOptions};
 pub use source::{LogSource, LogTableOptions, TableKind};

@@ -156,7 +156,15 @@ pub fn scan_lines<R: Read>(
     line_base: impl FnOnce() -> Result<u64>,
     mut emit: impl FnMut(RecordBatch) -> bool,
 ) -> Result<ScanTotals> {
-    let timer = counters.scan_time.timer();
+    let mut timer = counters.scan_time.timer();
+    let mut emit = |batch: RecordBatch| {
+        timer.stop();
+        let waiting = counters.scan_wait_time.timer();
+        let taken = emit(batch);
+        waiting.done();
+        timer.restart();
+        taken
+    };
     let mut parser = job.format.parser(&job.context);
     let parser_projection: &[usize] = match &job.output {
         ScanOutput::Rows { parser_projection, .. } => parser_projection,

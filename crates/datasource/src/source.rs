@@ -13,6 +13,7 @@ use datafusion::datasource::physical_plan::{FileScanConfig, FileSource};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::projection::ProjectionExprs;
 use datafusion::physical_expr_common::sort_expr::LexOrdering;
+use datafusion::physical_plan::DisplayFormatType;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion_datasource::file_groups::{FileGroup, FileGroupPartitioner};
 use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
@@ -79,6 +80,8 @@ pub struct LogSource {
     batch_size: Option<usize>,
     metrics: ExecutionPlanMetricsSet,
     options: Arc<LogTableOptions>,
+    /// Whether the parser builds only the projected columns (see [`LogScanOptions`]).
+    projection_pushdown: bool,
 }
 
 impl LogSource {
@@ -90,7 +93,15 @@ impl LogSource {
             batch_size: None,
             metrics: ExecutionPlanMetricsSet::new(),
             options,
+            projection_pushdown: true,
         }
+    }
+
+    /// This source with projection pushdown into the parser on or off. Off, the parser builds
+    /// every column and the scan then drops the ones the query does not need: what the scan
+    /// would cost without pushdown, for benchmarking plan choices.
+    pub fn with_projection_pushdown(&self, enabled: bool) -> Self {
+        LogSource { projection_pushdown: enabled, ..self.clone() }
     }
 
     /// The options of the table this source scans.
@@ -106,10 +117,12 @@ impl LogSource {
             TableKind::Profile => ScanOutput::Profile,
             TableKind::Rows => {
                 let parsed = self.options.format.columns().len();
-                let mut parser_projection = Vec::new();
+                let mut parser_projection: Vec<usize> =
+                    if self.projection_pushdown { Vec::new() } else { (0..parsed).collect() };
                 let layout = indices
                     .iter()
                     .map(|&i| match i.cmp(&parsed) {
+                        std::cmp::Ordering::Less if !self.projection_pushdown => RowSlot::Parsed(i),
                         std::cmp::Ordering::Less => {
                             parser_projection.push(i);
                             RowSlot::Parsed(parser_projection.len() - 1)
@@ -167,6 +180,10 @@ impl FileSource for LogSource {
 
     fn metrics(&self) -> &ExecutionPlanMetricsSet {
         &self.metrics
+    }
+
+    fn fmt_extra(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if self.projection_pushdown { Ok(()) } else { write!(f, ", projection_pushdown=false") }
     }
 
     fn file_type(&self) -> &str {

@@ -29,6 +29,8 @@ pub struct TableScanStats {
     pub values_built: u64,
     /// Scan time (read, decompress, parse), summed over partitions, in nanoseconds.
     pub scan_nanos: u64,
+    /// Time the scans waited for the query to take their batches, summed, in nanoseconds.
+    pub scan_wait_nanos: u64,
     /// Rejects by reason code.
     pub rejects_by_reason: BTreeMap<String, u64>,
 }
@@ -55,6 +57,7 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, out: &mut BTreeMap<String, TableScanSt
         stats.bytes_decoded += sum(metric::BYTES_DECODED);
         stats.values_built += sum(metric::VALUES_BUILT);
         stats.scan_nanos += sum(metric::SCAN_TIME);
+        stats.scan_wait_nanos += sum(metric::SCAN_WAIT_TIME);
         for m in metrics.iter() {
             let name = m.value().name();
             if let Some(code) = name.strip_prefix(metric::REJECTED_PREFIX) {

@@ -56,7 +56,8 @@ pub fn tracked_session(settings: &SessionSettings) -> Result<(SessionContext, Ar
     let mut config = SessionConfig::new()
         .with_target_partitions(settings.partitions.max(1))
         .with_batch_size(settings.batch_size.max(1))
-        .with_information_schema(true);
+        .with_information_schema(true)
+        .with_option_extension(logfusion_datasource::LogScanOptions::default());
     for (key, value) in &settings.options {
         config
             .options_mut()
