@@ -35,6 +35,17 @@ impl Verdict {
     }
 }
 
+/// Why two runs' times may not be comparable: a different machine. `None` when they match.
+pub fn machine_difference(baseline: &BenchRun, current: &BenchRun) -> Option<String> {
+    let (b, c) = (&baseline.host, &current.host);
+    (b.cpu != c.cpu || b.cores != c.cores || b.hostname != c.hostname).then(|| {
+        format!(
+            "the baseline was measured on {} ({}, {} cores), this run on {} ({}, {} cores)",
+            b.hostname, b.cpu, b.cores, c.hostname, c.cpu, c.cores
+        )
+    })
+}
+
 /// One query of one setting, baseline against current.
 #[derive(Debug, Clone, Serialize)]
 pub struct ComparisonRow {
@@ -50,7 +61,7 @@ pub struct ComparisonRow {
     pub change: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
-    /// Something else worth knowing (a different row count).
+    /// Something else worth knowing (a different row count or input size).
     pub note: Option<String>,
 }
 
@@ -112,7 +123,14 @@ fn judge(setting: &str, before: &QueryResult, now: &QueryResult, threshold: f64)
     } else {
         Verdict::Unchanged
     };
-    let note = (before.rows != now.rows).then(|| format!("rows {} -> {}", before.rows, now.rows));
+    let mut notes = Vec::new();
+    if before.rows != now.rows {
+        notes.push(format!("rows {} -> {}", before.rows, now.rows));
+    }
+    if before.bytes_scanned != now.bytes_scanned {
+        notes.push(format!("bytes read {} -> {}", before.bytes_scanned, now.bytes_scanned));
+    }
+    let note = (!notes.is_empty()).then(|| notes.join(", "));
     ComparisonRow {
         setting: setting.to_string(),
         query: now.name.clone(),
@@ -185,9 +203,10 @@ mod tests {
         let base = run("default", vec![result("q1", &[2.0, 2.1, 2.2]), result("gone", &[1.0])]);
         let mut now = run("default", vec![result("q1", &[1.0, 1.1, 1.2]), result("fresh", &[1.0])]);
         now.settings[0].queries[0].rows = 11;
+        now.settings[0].queries[0].bytes_scanned = 5;
         let rows = compare(&base, &now, 0.10);
         let verdicts: Vec<(&str, Verdict)> = rows.iter().map(|r| (r.query.as_str(), r.verdict)).collect();
         assert_eq!(verdicts, [("q1", Verdict::Improved), ("fresh", Verdict::New), ("gone", Verdict::Missing)]);
-        assert_eq!(rows[0].note.as_deref(), Some("rows 10 -> 11"));
+        assert_eq!(rows[0].note.as_deref(), Some("rows 10 -> 11, bytes read 0 -> 5"));
     }
 }

@@ -127,6 +127,9 @@ pub fn run(env: &Environment, args: &BenchArgs) -> anyhow::Result<bool> {
         baseline.iterations,
         args.threshold
     );
+    if let Some(difference) = logfusion_bench::compare::machine_difference(&baseline, &run) {
+        println!("note: {difference}; times may not be comparable");
+    }
     print!("{}", render::comparison_table(&rows));
     let regressed = render::regressions(&rows);
     if regressed.is_empty() {
