@@ -61,7 +61,8 @@ pub struct ComparisonRow {
     pub change: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
-    /// Something else worth knowing (a different row count or input size).
+    /// Something else worth knowing (a different row count or number of lines read; bytes
+    /// read vary with the partitioning, as ranges read on to the end of their last line).
     pub note: Option<String>,
 }
 
@@ -127,8 +128,8 @@ fn judge(setting: &str, before: &QueryResult, now: &QueryResult, threshold: f64)
     if before.rows != now.rows {
         notes.push(format!("rows {} -> {}", before.rows, now.rows));
     }
-    if before.bytes_scanned != now.bytes_scanned {
-        notes.push(format!("bytes read {} -> {}", before.bytes_scanned, now.bytes_scanned));
+    if before.lines_read != now.lines_read {
+        notes.push(format!("lines read {} -> {}", before.lines_read, now.lines_read));
     }
     let note = (!notes.is_empty()).then(|| notes.join(", "));
     ComparisonRow {
@@ -203,10 +204,10 @@ mod tests {
         let base = run("default", vec![result("q1", &[2.0, 2.1, 2.2]), result("gone", &[1.0])]);
         let mut now = run("default", vec![result("q1", &[1.0, 1.1, 1.2]), result("fresh", &[1.0])]);
         now.settings[0].queries[0].rows = 11;
-        now.settings[0].queries[0].bytes_scanned = 5;
+        now.settings[0].queries[0].lines_read = 5;
         let rows = compare(&base, &now, 0.10);
         let verdicts: Vec<(&str, Verdict)> = rows.iter().map(|r| (r.query.as_str(), r.verdict)).collect();
         assert_eq!(verdicts, [("q1", Verdict::Improved), ("fresh", Verdict::New), ("gone", Verdict::Missing)]);
-        assert_eq!(rows[0].note.as_deref(), Some("rows 10 -> 11, bytes read 0 -> 5"));
+        assert_eq!(rows[0].note.as_deref(), Some("rows 10 -> 11, lines read 0 -> 5"));
     }
 }
