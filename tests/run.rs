@@ -133,3 +133,30 @@ fn html_report_renders_in_chromium() {
     let size = std::fs::metadata(&shot).unwrap().len();
     assert!(size > 20_000, "screenshot of {size} bytes looks blank");
 }
+
+#[test]
+fn parameters_come_from_config_and_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let access = repo().join("data/samples/access");
+    std::fs::write(
+        dir.join("config.yaml"),
+        format!("sources:\n  - {{name: access, path: '{}'}}\nparams:\n  min_status: 500\n", access.display()),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.join("q")).unwrap();
+    std::fs::write(dir.join("q/errors.sql"), "SELECT count(*) AS n FROM access WHERE status >= ${min_status}").unwrap();
+    let count = |args: &[&str]| {
+        let out = logfusion(dir).args(["run", "--queries", "q", "--csv"]).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(dir.join("out/errors.csv")).unwrap()
+    };
+    assert_eq!(count(&[]), "n\n1\n", "min_status 500 from config.yaml: one 500");
+    assert_eq!(count(&["--param", "min_status=400"]), "n\n5\n", "--param wins: four 404s and one 500");
+    std::fs::write(dir.join("config.yaml"), format!("sources:\n  - {{name: access, path: '{}'}}\n", access.display()))
+        .unwrap();
+    let out = logfusion(dir).args(["run", "--queries", "q"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("parameter ${min_status} has no value"), "{err}");
+}

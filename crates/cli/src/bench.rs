@@ -43,7 +43,7 @@ pub fn run(env: &Environment, args: &BenchArgs) -> anyhow::Result<bool> {
     }
     let axes = args.matrix.iter().map(|a| Axis::parse(a)).collect::<Result<Vec<_>, _>>()?;
     let baseline = args.compare.as_deref().map(BenchRun::load).transpose()?;
-    let params = crate::setup::parse_params(&args.params)?;
+    let params = env.params(&args.params)?;
     let files = logfusion_engine::runner::load_queries(&args.queries)?;
     let mut statements = measure::statements(&files, &params)?;
     let max_line = usize::try_from(env.config.max_line_bytes).unwrap_or(usize::MAX);

@@ -225,7 +225,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run { sources, queries, out, params, csv } => {
             let env = setup::Environment::load(cli.config.as_deref(), &sources)?;
-            let params = setup::parse_params(&params)?;
+            let params = env.params(&params)?;
             env.runtime()?.block_on(env.run_suite(&queries, &out, &params, csv))
         }
         Command::Bench { sources, queries, iterations, warmup, matrix, params, save, compare, threshold, out } => {

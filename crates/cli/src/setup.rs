@@ -154,15 +154,18 @@ impl Environment {
     }
 }
 
-/// Parses `NAME=VALUE` parameters.
-pub fn parse_params(params: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
-    params
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => bail!("--param {p:?}: expected NAME=VALUE"),
-        })
-        .collect()
+impl Environment {
+    /// Query parameters: the config's `params`, overridden by `NAME=VALUE` arguments.
+    pub fn params(&self, args: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+        let mut params = self.config.params();
+        for p in args {
+            match p.split_once('=') {
+                Some((k, v)) if !k.is_empty() => params.insert(k.to_string(), v.to_string()),
+                _ => bail!("--param {p:?}: expected NAME=VALUE"),
+            };
+        }
+        Ok(params)
+    }
 }
 
 impl Environment {

@@ -52,6 +52,10 @@ pub struct Config {
     /// Extra DataFusion settings, e.g. `datafusion.optimizer.repartition_file_min_size: 1`.
     #[serde(default)]
     pub datafusion: std::collections::BTreeMap<String, serde_yaml::Value>,
+    /// Default values of query parameters (`${name}` in the SQL of a suite); `--param`
+    /// overrides them. Values are scalars (text, numbers, booleans).
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, serde_yaml::Value>,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             sources: Vec::new(),
             logging: LoggingConfig::default(),
             datafusion: Default::default(),
+            params: Default::default(),
         }
     }
 }
@@ -198,6 +203,11 @@ impl Config {
                 self.logging.level
             ));
         }
+        for (name, value) in &self.params {
+            if scalar_text(value).is_none() {
+                return Err(format!("params.{name}: must be text, a number or a boolean"));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
             if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -211,9 +221,24 @@ impl Config {
         Ok(())
     }
 
+    /// The query parameters of the config as text.
+    pub fn params(&self) -> std::collections::BTreeMap<String, String> {
+        self.params.iter().filter_map(|(k, v)| Some((k.clone(), scalar_text(v)?))).collect()
+    }
+
     /// Worker count: `max_workers` or the number of cores.
     pub fn workers(&self) -> usize {
         self.max_workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
+}
+
+/// A YAML scalar as text (`None` for null, lists and maps).
+fn scalar_text(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
@@ -286,5 +311,13 @@ mod tests {
         let e = Config::parse("sources:\n  - name: w\n    path: x\n    timezone: Mars/Olympus\n").unwrap_err();
         assert!(e.contains("Mars/Olympus"), "{e}");
         assert!(Config::parse("logging: {level: loud}\n").unwrap_err().contains("logging.level"));
+        assert!(Config::parse("params: {since: [1, 2]}\n").unwrap_err().contains("params.since"));
+    }
+
+    #[test]
+    fn params_are_scalars_as_text() {
+        let c = Config::parse("params: {since: '2026-10-01', limit: 20, bots: false}\n").unwrap();
+        let want = [("bots", "false"), ("limit", "20"), ("since", "2026-10-01")];
+        assert_eq!(c.params(), want.map(|(k, v)| (k.to_string(), v.to_string())).into_iter().collect());
     }
 }
