@@ -118,3 +118,32 @@ fn user_mistakes_give_one_line_errors() {
     let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--output", "parquet", "SELECT 1"]));
     assert!(e.contains("--out"), "{e}");
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("access.log");
+    assert!(
+        logfusion(tmp.path()).args(["gen", "--size", "2MiB", "--out"]).arg(&log).output().unwrap().status.success()
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("logfusion"))
+        .current_dir(tmp.path())
+        .args(["query", "--output", "csv", "--log-dir"])
+        .arg(&log)
+        .arg("SELECT * FROM access")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("ts,client_ip"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "ended by SIGPIPE like other tools");
+    assert!(out.stderr.is_empty(), "nothing on stderr: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+const SIGPIPE: i32 = 13;

@@ -180,6 +180,7 @@ enum Command {
 const USAGE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let writes_system_log = matches!(
         cli.command,
@@ -198,6 +199,18 @@ fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&msg));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Output piped into `head` and the like ends the process quietly when the reader goes away,
+/// as other command-line tools do, instead of failing on a closed pipe. (Rust ignores SIGPIPE
+/// by default; this restores the default action.)
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; setting the
+    // disposition of SIGPIPE to its default has no other effect on the program's state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -56,6 +56,18 @@ pub struct SniffedFile {
     pub problem: Option<FileProblem>,
 }
 
+impl SniffedFile {
+    /// The file's name as scans report it (in `_file` and rejects): the absolute path of a
+    /// local file, `s3://bucket/key` of an object.
+    pub fn name(&self) -> String {
+        let text = self.path.to_string_lossy();
+        if crate::remote::is_remote(&text) {
+            return text.into_owned();
+        }
+        std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone()).display().to_string()
+    }
+}
+
 /// Lists the files of `path`: the file itself, every file under a directory (recursively,
 /// hidden entries skipped, sorted), or the matches of a glob pattern.
 pub fn list_files(path: &str) -> io::Result<Vec<PathBuf>> {
@@ -109,19 +121,24 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
 /// Sniffs one file: compression, text or not, format and sample lines. Never fails: problems
 /// are reported in [`SniffedFile::problem`].
 pub fn sniff_file(path: &Path) -> SniffedFile {
+    if let Some(why) = unaddressable(path) {
+        return sniff_head(path.to_path_buf(), Err(io::Error::other(why)));
+    }
+    sniff_head(path.to_path_buf(), read_head(path))
+}
+
+/// What the first bytes of a file say about it: `head` is its size, compression and first
+/// [`SNIFF_BYTES`] decompressed bytes, or why they could not be read.
+pub fn sniff_head(path: PathBuf, head: io::Result<(u64, Compression, Vec<u8>)>) -> SniffedFile {
     let mut sniffed = SniffedFile {
-        path: path.to_path_buf(),
+        path,
         size: 0,
         compression: Compression::None,
         detection: None,
         sample: Vec::new(),
         problem: None,
     };
-    if let Some(why) = unaddressable(path) {
-        sniffed.problem = Some(FileProblem::Unreadable(why));
-        return sniffed;
-    }
-    match read_head(path) {
+    match head {
         Err(e) => sniffed.problem = Some(FileProblem::Unreadable(e.to_string())),
         Ok((size, compression, head)) => {
             sniffed.size = size;
@@ -154,7 +171,13 @@ fn unaddressable(path: &Path) -> Option<String> {
 fn read_head(path: &Path) -> io::Result<(u64, Compression, Vec<u8>)> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
-    let (compression, reader) = decompressing_reader(file)?;
+    decompressed_head(file, size)
+}
+
+/// Compression and the first [`SNIFF_BYTES`] decompressed bytes of `raw` (a file of `size`
+/// bytes, or its first bytes).
+pub fn decompressed_head<R: Read + Send + 'static>(raw: R, size: u64) -> io::Result<(u64, Compression, Vec<u8>)> {
+    let (compression, reader) = decompressing_reader(raw)?;
     let mut head = Vec::with_capacity(SNIFF_BYTES.min(size as usize * 8 + 16));
     let read = reader.take(SNIFF_BYTES as u64).read_to_end(&mut head);
     if let Err(e) = read

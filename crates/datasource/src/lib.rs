@@ -9,6 +9,7 @@ pub mod discover;
 pub mod file_format;
 pub mod lines;
 pub mod profile;
+pub mod remote;
 pub mod scan;
 pub mod source;
 
@@ -16,4 +17,5 @@ pub use accounting::{FILE_COLUMN, LINE_COLUMN, rejects_schema};
 pub use compression::Compression;
 pub use discover::{FileProblem, SniffedFile, list_files, sniff_file};
 pub use file_format::{LogFormat, LogScanOptions};
+pub use remote::{discover_remote, is_remote};
 pub use source::{LogSource, LogTableOptions, TableKind};

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::prelude::SessionContext;
-use logfusion_datasource::{LogFormat, LogTableOptions, SniffedFile, TableKind, list_files, sniff_file};
+use logfusion_datasource::remote::RemotePath;
+use logfusion_datasource::{
+    LogFormat, LogTableOptions, SniffedFile, TableKind, discover_remote, is_remote, list_files, sniff_file,
+};
 use logfusion_formats::{FormatKind, FormatSpec, ResolvedFormat, TimeZoneSpec};
 
 use crate::EngineError;
@@ -116,11 +119,14 @@ impl Catalog {
     pub fn discover_all(sources: &[SourceRequest]) -> Result<Catalog, EngineError> {
         let mut catalog = Catalog::default();
         for source in sources {
-            let paths = list_files(&source.path).map_err(|e| EngineError::Input(e.to_string()))?;
-            if paths.is_empty() {
+            let sniffed: Vec<SniffedFile> = if is_remote(&source.path) {
+                discover_remote(&source.path).map_err(EngineError::Input)?
+            } else {
+                sniff_all(&list_files(&source.path).map_err(|e| EngineError::Input(e.to_string()))?)
+            };
+            if sniffed.is_empty() {
                 return Err(EngineError::Input(format!("{}: no files found", source.path)));
             }
-            let sniffed: Vec<SniffedFile> = sniff_all(&paths);
             match (&source.name, &source.format) {
                 (Some(name), Some(spec)) => {
                     let (files, skipped) = split_readable(sniffed, true);
@@ -192,11 +198,21 @@ impl Catalog {
     /// Registers every table and its rejects table in `ctx`.
     pub fn register(&self, ctx: &SessionContext, max_line_bytes: usize) -> Result<(), EngineError> {
         for table in &self.tables {
+            let store = table_store(table)?;
+            if let Some(remote) = &store {
+                let object_store =
+                    logfusion_datasource::remote::store_for(&remote.store_url).map_err(EngineError::Input)?;
+                ctx.register_object_store(&remote.store_url, object_store);
+            }
+            let location_prefix = match &store {
+                Some(remote) => format!("{}/", remote.store_url.as_str().trim_end_matches('/')),
+                None => "/".to_string(),
+            };
             let compressed: HashSet<String> = table
                 .files
                 .iter()
                 .filter(|f| f.compression.is_compressed())
-                .filter_map(|f| object_location(&f.path))
+                .filter_map(|f| object_location(&f.path, &location_prefix))
                 .collect();
             let compressed = Arc::new(compressed);
             let urls = table.files.iter().map(|f| file_url(&f.path)).collect::<Result<Vec<_>, _>>()?;
@@ -212,7 +228,7 @@ impl Catalog {
                     kind,
                     max_line_bytes,
                     compressed: compressed.clone(),
-                    location_prefix: "/".into(),
+                    location_prefix: location_prefix.clone(),
                 });
                 let schema = format.table_schema();
                 let options = ListingOptions::new(Arc::new(format)).with_file_extension("");
@@ -257,15 +273,46 @@ fn split_readable(files: Vec<SniffedFile>, forced: bool) -> (Vec<SniffedFile>, V
     })
 }
 
+/// The object store of a table's files: `None` for local files, the bucket for remote ones.
+/// A table whose files are in different stores is an error.
+fn table_store(table: &LogTable) -> Result<Option<RemotePath>, EngineError> {
+    let mut stores = table.files.iter().map(|f| {
+        let path = f.path.to_string_lossy();
+        if is_remote(&path) { RemotePath::parse(&path).map(|r| Some(r.store_url)) } else { Ok(None) }
+    });
+    let first = stores.next().transpose().map_err(EngineError::Input)?.flatten();
+    for other in stores {
+        if other.map_err(EngineError::Input)? != first {
+            return Err(EngineError::Input(format!(
+                "table {:?} has files in more than one store (local and object store, or two buckets): give them separate sources",
+                table.name
+            )));
+        }
+    }
+    match first {
+        Some(url) => RemotePath::parse(url.as_str()).map(Some).map_err(EngineError::Input),
+        None => Ok(None),
+    }
+}
+
 fn file_url(path: &Path) -> Result<ListingTableUrl, EngineError> {
+    let text = path.to_string_lossy();
+    if is_remote(&text) {
+        return ListingTableUrl::parse(&text).map_err(EngineError::DataFusion);
+    }
     let abs = std::path::absolute(path).map_err(|e| EngineError::Input(format!("{}: {e}", path.display())))?;
     let url = url::Url::from_file_path(&abs)
         .map_err(|()| EngineError::Input(format!("{}: not a valid file path", abs.display())))?;
     ListingTableUrl::parse(url.as_str()).map_err(EngineError::DataFusion)
 }
 
-/// The object-store location of a local file (absolute path without the leading `/`).
-fn object_location(path: &Path) -> Option<String> {
+/// The object-store location of a file: a local file's absolute path without the leading
+/// `/`, or a remote file's key (its name after the store's `location_prefix`).
+fn object_location(path: &Path, location_prefix: &str) -> Option<String> {
+    let text = path.to_string_lossy();
+    if is_remote(&text) {
+        return text.strip_prefix(location_prefix).map(str::to_string);
+    }
     let abs = std::path::absolute(path).ok()?;
     let url = url::Url::from_file_path(&abs).ok()?;
     object_store::path::Path::from_url_path(url.path()).ok().map(|p| p.to_string())

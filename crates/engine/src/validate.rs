@@ -115,7 +115,7 @@ pub async fn validate(
     let mut files: BTreeMap<String, FileReport> = BTreeMap::new();
     for table in &catalog.tables {
         for f in &table.files {
-            let name = format!("{}", std::path::absolute(&f.path).unwrap_or(f.path.clone()).display());
+            let name = f.name();
             files.insert(
                 name.clone(),
                 FileReport {
@@ -137,7 +137,7 @@ pub async fn validate(
         }
     }
     for f in &catalog.skipped {
-        let name = format!("{}", std::path::absolute(&f.path).unwrap_or(f.path.clone()).display());
+        let name = f.name();
         files.insert(
             name.clone(),
             FileReport {
