@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use common::logfusion;
+use common::{logfusion, query_csv, samples};
 use serde_json::Value;
 
 const GOOD: &str = r#"10.0.0.1 - - [01/Oct/2026:00:00:0S +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" 0.001"#;
@@ -204,4 +204,44 @@ fn log_text_cannot_drive_the_terminal() {
     assert!(shown.contains("evil\\x1B[31mname.log"), "{shown}");
     assert!(shown.contains("cannot be addressed"), "{shown}");
     assert!(shown.contains("\\x1B]0;pwned\\x07"), "{shown}");
+}
+
+#[test]
+fn config_rules_are_checked_per_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let access = samples().join("access");
+    let config = "rules:\n  access:\n    small_responses: \"bytes < 5000\"\n    get_only: \"method = 'GET'\"\n  nginx:\n    x: \"1 = 1\"\n";
+    std::fs::write(dir.join("config.yaml"), config).unwrap();
+    let out = logfusion(dir).args(["validate", "--json", "--directory"]).arg(&access).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rules.nginx: there is no table nginx"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The same counts by an independent query over the table.
+    let expected = query_csv(
+        dir,
+        &["--log-dir", access.to_str().unwrap()],
+        "SELECT _file, count(*) FILTER (WHERE bytes >= 5000), min(_line) FILTER (WHERE bytes >= 5000), \
+         count(*) FILTER (WHERE method <> 'GET'), min(_line) FILTER (WHERE method <> 'GET') FROM access GROUP BY 1 ORDER BY 1",
+    );
+    assert_eq!(expected.len(), 2);
+    for row in expected {
+        let file = report["files"].as_array().unwrap().iter().find(|f| f["file"] == row[0].as_str()).unwrap();
+        let rules = &file["rule_violations"];
+        let got = [
+            &rules["small_responses"]["count"],
+            &rules["small_responses"]["first_line"],
+            &rules["get_only"]["count"],
+            &rules["get_only"]["first_line"],
+        ]
+        .map(|v| v.as_u64().unwrap().to_string());
+        assert_eq!(got.as_slice(), &row[1..], "{}", row[0]);
+    }
+    for (condition, needle) in [("nosuchcol > 1", "No field named nosuchcol"), ("bytes + 1", "is not a condition")] {
+        std::fs::write(dir.join("config.yaml"), format!("rules:\n  access:\n    bad: \"{condition}\"\n")).unwrap();
+        let out = logfusion(dir).args(["validate", "--directory"]).arg(&access).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(err.starts_with("error: rules.access.bad: ") && err.contains(needle), "{err}");
+    }
 }

@@ -17,7 +17,7 @@ pub async fn run(
     examples: usize,
 ) -> anyhow::Result<bool> {
     let ctx = env.session()?;
-    let report = validate(&ctx, &env.catalog, examples).await?;
+    let report = validate(&ctx, &env.catalog, examples, &env.config.rules).await?;
     if let Some(out) = rejects {
         write_rejects(&ctx, env, out).await?;
     }

@@ -56,6 +56,11 @@ pub struct Config {
     /// overrides them. Values are scalars (text, numbers, booleans).
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, serde_yaml::Value>,
+    /// Field rules `validate` checks, per table: rule name → SQL condition every row should
+    /// meet (e.g. `bytes_sane: "bytes < 10000000000"`). A row breaks a rule when the condition
+    /// is not true (false or NULL).
+    #[serde(default)]
+    pub rules: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 impl Default for Config {
@@ -69,6 +74,7 @@ impl Default for Config {
             logging: LoggingConfig::default(),
             datafusion: Default::default(),
             params: Default::default(),
+            rules: Default::default(),
         }
     }
 }
@@ -208,6 +214,17 @@ impl Config {
                 return Err(format!("params.{name}: must be text, a number or a boolean"));
             }
         }
+        let is_name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        for (table, rules) in &self.rules {
+            for (rule, condition) in rules {
+                if !is_name(rule) {
+                    return Err(format!("rules.{table}: rule name {rule:?} must be letters, digits and _"));
+                }
+                if condition.trim().is_empty() {
+                    return Err(format!("rules.{table}.{rule}: empty condition"));
+                }
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
             if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -312,6 +329,8 @@ mod tests {
         assert!(e.contains("Mars/Olympus"), "{e}");
         assert!(Config::parse("logging: {level: loud}\n").unwrap_err().contains("logging.level"));
         assert!(Config::parse("params: {since: [1, 2]}\n").unwrap_err().contains("params.since"));
+        assert!(Config::parse("rules: {access: {'a b': 'status > 0'}}\n").unwrap_err().contains("rules.access"));
+        assert!(Config::parse("rules: {access: {ok: ' '}}\n").unwrap_err().contains("rules.access.ok: empty"));
     }
 
     #[test]

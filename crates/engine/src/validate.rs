@@ -111,6 +111,7 @@ pub async fn validate(
     ctx: &SessionContext,
     catalog: &Catalog,
     examples: usize,
+    rules: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> Result<ValidationReport, EngineError> {
     let mut files: BTreeMap<String, FileReport> = BTreeMap::new();
     for table in &catalog.tables {
@@ -135,6 +136,12 @@ pub async fn validate(
         for batch in &batches {
             merge_batch(batch, &mut files, &mut last_ts)?;
         }
+        if let Some(table_rules) = rules.get(&table.name) {
+            check_rules(ctx, &table.name, table_rules, &mut files).await?;
+        }
+    }
+    for table in rules.keys().filter(|t| !catalog.tables.iter().any(|c| &c.name == *t)) {
+        tracing::warn!("rules.{table}: there is no table {table} in these files; its rules were not checked");
     }
     for f in &catalog.skipped {
         let name = f.name();
@@ -167,6 +174,59 @@ pub async fn validate(
     }
     report.reject_ratio = if report.lines == 0 { 0.0 } else { report.rejects as f64 / report.lines as f64 };
     Ok(report)
+}
+
+/// Counts, per file, the rows of `table` breaking each rule (its condition false or NULL),
+/// with the first such line. One scan for all rules of the table; a rule that does not plan
+/// (unknown column, not a condition) is an error naming it.
+async fn check_rules(
+    ctx: &SessionContext,
+    table: &str,
+    rules: &BTreeMap<String, String>,
+    files: &mut BTreeMap<String, FileReport>,
+) -> Result<(), EngineError> {
+    let mut flags = Vec::new();
+    let mut aggregates = Vec::new();
+    for (i, (name, condition)) in rules.iter().enumerate() {
+        let probe = async {
+            let df = ctx.sql(&format!("SELECT ({condition}) FROM \"{table}\" LIMIT 0")).await?;
+            let boolean = df.schema().field(0).data_type() == &datafusion::arrow::datatypes::DataType::Boolean;
+            df.create_physical_plan().await?;
+            Ok::<_, datafusion::error::DataFusionError>(boolean)
+        };
+        match probe.await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(EngineError::Config(format!("rules.{table}.{name}: {condition:?} is not a condition")));
+            }
+            Err(e) => return Err(EngineError::Config(format!("rules.{table}.{name}: {condition:?}: {e}"))),
+        }
+        flags.push(format!("NOT coalesce(({condition}), false) AS broken_{i}"));
+        aggregates.push(format!("sum(CAST(broken_{i} AS BIGINT)), min(CASE WHEN broken_{i} THEN _line END)"));
+    }
+    let sql = format!(
+        "SELECT _file, {} FROM (SELECT _file, _line, {} FROM \"{table}\") GROUP BY _file",
+        aggregates.join(", "),
+        flags.join(", ")
+    );
+    for batch in ctx.sql(&sql).await?.collect().await? {
+        let files_column = batch.column(0).as_string::<i32>().clone();
+        for (i, name) in rules.keys().enumerate() {
+            let counts = batch.column(1 + 2 * i).as_primitive::<Int64Type>().clone();
+            let firsts = batch.column(2 + 2 * i).as_primitive::<UInt64Type>().clone();
+            // sum() of no rows is NULL, read as 0 by value().
+            for row in 0..batch.num_rows() {
+                let count = u64::try_from(counts.value(row)).unwrap_or(0);
+                if count == 0 {
+                    continue;
+                }
+                let file = files_column.value(row).to_string();
+                let report = files.entry(file.clone()).or_insert_with(|| FileReport { file, ..Default::default() });
+                report.rule_violations.insert(name.clone(), RuleCount { count, first_line: firsts.value(row) });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn merge_batch(
