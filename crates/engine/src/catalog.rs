@@ -200,12 +200,11 @@ impl Catalog {
         for table in &self.tables {
             let store = table_store(table)?;
             if let Some(remote) = &store {
-                let object_store =
-                    logfusion_datasource::remote::store_for(&remote.store_url).map_err(EngineError::Input)?;
-                ctx.register_object_store(&remote.store_url, object_store);
+                let object_store = logfusion_datasource::remote::store_for(remote).map_err(EngineError::Input)?;
+                ctx.register_object_store(remote, object_store);
             }
             let location_prefix = match &store {
-                Some(remote) => format!("{}/", remote.store_url.as_str().trim_end_matches('/')),
+                Some(remote) => format!("{}/", remote.as_str().trim_end_matches('/')),
                 None => "/".to_string(),
             };
             let compressed: HashSet<String> = table
@@ -273,26 +272,21 @@ fn split_readable(files: Vec<SniffedFile>, forced: bool) -> (Vec<SniffedFile>, V
     })
 }
 
-/// The object store of a table's files: `None` for local files, the bucket for remote ones.
+/// The object store of a table's files: `None` for local files, `s3://bucket` for remote ones.
 /// A table whose files are in different stores is an error.
-fn table_store(table: &LogTable) -> Result<Option<RemotePath>, EngineError> {
-    let mut stores = table.files.iter().map(|f| {
+fn table_store(table: &LogTable) -> Result<Option<url::Url>, EngineError> {
+    let store_of = |f: &SniffedFile| {
         let path = f.path.to_string_lossy();
         if is_remote(&path) { RemotePath::parse(&path).map(|r| Some(r.store_url)) } else { Ok(None) }
-    });
-    let first = stores.next().transpose().map_err(EngineError::Input)?.flatten();
-    for other in stores {
-        if other.map_err(EngineError::Input)? != first {
-            return Err(EngineError::Input(format!(
-                "table {:?} has files in more than one store (local and object store, or two buckets): give them separate sources",
-                table.name
-            )));
-        }
+    };
+    let stores = table.files.iter().map(store_of).collect::<Result<Vec<_>, _>>().map_err(EngineError::Input)?;
+    if stores.windows(2).any(|w| w[0] != w[1]) {
+        return Err(EngineError::Input(format!(
+            "table {:?} has files in more than one store (local and object store, or two buckets): give them separate sources",
+            table.name
+        )));
     }
-    match first {
-        Some(url) => RemotePath::parse(url.as_str()).map(Some).map_err(EngineError::Input),
-        None => Ok(None),
-    }
+    Ok(stores.into_iter().next().flatten())
 }
 
 fn file_url(path: &Path) -> Result<ListingTableUrl, EngineError> {
