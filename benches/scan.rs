@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logfusion_engine::{Catalog, SessionSettings, SourceRequest, session_context};
+use logfusion_engine::{Environment, EnvironmentOptions, SessionSettings};
 
 const TARGET_BYTES: usize = 16 << 20;
 
@@ -24,15 +24,14 @@ fn scan(c: &mut Criterion) {
     file.flush().expect("flush");
     drop(file);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let catalog = Catalog::discover(&[SourceRequest::auto(path.to_string_lossy(), None)]).expect("catalog");
+    let options = EnvironmentOptions { log_dir: Some(path.to_string_lossy().into_owned()), ..Default::default() };
+    let env = Environment::load(&options).expect("environment");
     let mut group = c.benchmark_group("scan_access_16MiB");
     group.throughput(Throughput::Bytes(written as u64)).sample_size(20);
     for workers in [1, 2] {
         let settings =
             SessionSettings { partitions: workers, batch_size: 8192, memory_limit: None, options: Vec::new() };
-        let ctx = session_context(&settings).expect("session");
-        catalog.register(&ctx, 1 << 20).expect("register");
+        let ctx = env.session_with(&settings).expect("session").ctx;
         for (label, sql) in [
             ("count", "SELECT count(*) FROM access"),
             ("one_column", "SELECT status, count(*) FROM access GROUP BY status"),
@@ -40,7 +39,7 @@ fn scan(c: &mut Criterion) {
         ] {
             group.bench_function(format!("{label}/{workers}_workers"), |b| {
                 b.iter(|| {
-                    runtime.block_on(async {
+                    env.runtime().block_on(async {
                         let mut rows = 0;
                         let mut stream = ctx.sql(sql).await.expect("plans").execute_stream().await.expect("runs");
                         while let Some(batch) = futures::StreamExt::next(&mut stream).await {

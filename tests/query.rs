@@ -89,6 +89,15 @@ fn one_line_error(cmd: &mut assert_cmd::Command) -> String {
     lines[0].to_string()
 }
 
+/// Runs a command with bad arguments and returns its stderr, checking the usage exit status.
+fn usage_error(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "exit status of {cmd:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: ") && !err.contains("panicked"), "{err}");
+    err
+}
+
 #[test]
 fn user_mistakes_give_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -96,7 +105,7 @@ fn user_mistakes_give_one_line_errors() {
     let d = dir.to_str().unwrap();
     let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", "/no/such/dir", "SELECT 1"]));
     assert!(e.contains("/no/such/dir") && e.contains("No such file"), "{e}");
-    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--format", "klingon", "SELECT 1"]));
+    let e = usage_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--format", "klingon", "SELECT 1"]));
     assert!(e.contains("klingon"), "{e}");
     std::fs::write(tmp.path().join("bad.yaml"), "max_wrokers: 2\n").unwrap();
     let e = one_line_error(logfusion(tmp.path()).args(["query", "--config", "bad.yaml", "--log-dir", d, "SELECT 1"]));
@@ -115,8 +124,10 @@ fn user_mistakes_give_one_line_errors() {
     std::os::unix::fs::symlink("/no/such/target.log", broken.join("app.log")).unwrap();
     let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir"]).arg(&broken).arg("SELECT 1"));
     assert!(e.contains("app.log") && e.contains("unreadable"), "{e}");
-    let e = one_line_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--output", "parquet", "SELECT 1"]));
+    let e = usage_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--output", "parquet", "SELECT 1"]));
     assert!(e.contains("--out"), "{e}");
+    let e = usage_error(logfusion(tmp.path()).args(["query", "--log-dir", d, "--max-workers", "0", "SELECT 1"]));
+    assert!(e.contains("--max-workers"), "{e}");
 }
 
 #[test]

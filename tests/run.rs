@@ -65,9 +65,12 @@ fn performance_log_has_one_record_per_statement() {
     assert!(status["operators"].as_array().unwrap().iter().any(|o| o["name"] == "DataSourceExec"));
     assert!(status["plan"].as_str().unwrap().contains("lines_read=103"));
     for r in &records {
-        for key in ["bytes_scanned", "mb_per_second", "lines_per_second", "peak_memory_bytes", "spill_count"] {
+        for key in ["bytes_read", "mb_per_second", "lines_per_second", "peak_memory_bytes", "spill_count"] {
             assert!(r.get(key).is_some(), "{key} missing");
         }
+        let process = &r["process"];
+        assert!(process["cpu_user_seconds"].as_f64().is_some(), "{process}");
+        assert!(process["peak_rss_bytes"].as_u64().unwrap() > 1 << 20, "{process}");
     }
     let system = std::fs::read_to_string(tmp.path().join("system.log")).unwrap();
     assert_eq!(system.matches("statement finished").count(), 20, "{system}");

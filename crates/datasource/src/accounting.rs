@@ -1,16 +1,7 @@
-//! Line accounting: counters every scan keeps (shown in `EXPLAIN ANALYZE` and the reports), and
-//! the schema of the `<source>_rejects` tables.
+//! Line accounting: the counters every scan keeps, shown in `EXPLAIN ANALYZE` and the reports.
 
-use std::sync::Arc;
-
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder, Time};
 use logfusion_formats::RejectReason;
-
-/// Name of the provenance column holding the file a row came from.
-pub const FILE_COLUMN: &str = "_file";
-/// Name of the provenance column holding the 1-based line number of a row.
-pub const LINE_COLUMN: &str = "_line";
 
 /// Metric names: lines read, rows produced and lines rejected; `lines_read = rows_parsed +
 /// lines_rejected` for every scan that ran to the end.
@@ -21,8 +12,9 @@ pub mod metric {
     pub const ROWS_PARSED: &str = "rows_parsed";
     /// Lines that became rejects.
     pub const LINES_REJECTED: &str = "lines_rejected";
-    /// Bytes read from storage (compressed bytes for compressed files).
-    pub const BYTES_SCANNED: &str = "bytes_scanned";
+    /// Bytes read from storage (compressed bytes for compressed files), counting every read:
+    /// the scan's own and those that count the lines before a byte range for line numbers.
+    pub const BYTES_READ: &str = "bytes_read";
     /// Bytes of text after decompression.
     pub const BYTES_DECODED: &str = "bytes_decoded";
     /// Column values materialised (rows × projected parser columns).
@@ -45,8 +37,8 @@ pub struct ScanCounters {
     pub rows_parsed: Count,
     /// See [`metric::LINES_REJECTED`].
     pub lines_rejected: Count,
-    /// See [`metric::BYTES_SCANNED`].
-    pub bytes_scanned: Count,
+    /// See [`metric::BYTES_READ`].
+    pub bytes_read: Count,
     /// See [`metric::BYTES_DECODED`].
     pub bytes_decoded: Count,
     /// See [`metric::VALUES_BUILT`].
@@ -67,7 +59,7 @@ impl ScanCounters {
             lines_read: b().counter(metric::LINES_READ, partition),
             rows_parsed: b().counter(metric::ROWS_PARSED, partition),
             lines_rejected: b().counter(metric::LINES_REJECTED, partition),
-            bytes_scanned: b().counter(metric::BYTES_SCANNED, partition),
+            bytes_read: b().counter(metric::BYTES_READ, partition),
             bytes_decoded: b().counter(metric::BYTES_DECODED, partition),
             values_built: b().counter(metric::VALUES_BUILT, partition),
             scan_time: b().subset_time(metric::SCAN_TIME, partition),
@@ -86,16 +78,4 @@ impl ScanCounters {
             }
         }
     }
-}
-
-/// The schema of a `<source>_rejects` table.
-pub fn rejects_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("file", DataType::Utf8, false),
-        Field::new("line", DataType::UInt64, false),
-        Field::new("byte_offset", DataType::UInt64, false),
-        Field::new("reason", DataType::Utf8, false),
-        Field::new("detail", DataType::Utf8, false),
-        Field::new("excerpt", DataType::Utf8, false),
-    ]))
 }

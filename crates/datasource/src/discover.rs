@@ -1,19 +1,36 @@
-//! Finding log files and sniffing them: listing directories and globs, and reading the first
-//! bytes of each file (decompressed) to tell its compression, whether it is text at all, and
-//! which format its lines are in.
+//! Finding log files and sniffing them. One path for every location: list the objects of the
+//! location's store (a walk of the local file system, or an object-store listing), then read
+//! the first bytes of each through the store to tell its compression, whether it is text at
+//! all, and which format its lines are in.
+//!
+//! Local walks follow symbolic links but never into a cycle, read each file once however many
+//! links and hard links lead to it, and report what they cannot read (unreadable folders,
+//! dangling links, FIFOs, sockets and devices) as problems instead of failing or hanging.
 
-use std::fs::File;
+use std::collections::HashSet;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use logfusion_formats::{Detection, detect_format};
+use chrono::{DateTime, Utc};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use futures::{StreamExt, TryStreamExt};
+use logfusion_formats::{Detection, detect_format, escape_text};
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use crate::compression::{Compression, decompressing_reader};
+use crate::error::{Error, Result};
+use crate::location::{LogLocation, display_name};
 
 /// Decompressed bytes read from the start of each file to sniff it.
 pub const SNIFF_BYTES: usize = 64 * 1024;
 /// Most lines of a file kept as a sample.
 pub const SAMPLE_LINES: usize = 200;
+/// Raw bytes fetched from the start of a compressed file to sniff it: enough compressed input
+/// for [`SNIFF_BYTES`] of text.
+const SNIFF_COMPRESSED_BYTES: u64 = 1 << 20;
+/// Files sniffed at once.
+const CONCURRENT_SNIFFS: usize = 8;
 
 /// Why a file cannot be read as a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +39,14 @@ pub enum FileProblem {
     Empty,
     /// The file is not text (or not UTF-8 text), with what gave it away.
     Binary(String),
-    /// The file could not be opened or read.
+    /// The file or folder could not be opened or read, with the OS's reason.
     Unreadable(String),
+    /// A symbolic link whose target does not exist.
+    DanglingLink,
+    /// Not a regular file: a FIFO, socket or device (reading it could block forever).
+    NotRegular(&'static str),
+    /// The name holds characters (such as control characters) the store cannot address.
+    Unaddressable,
     /// The file is text but its lines match no known format.
     Undetected,
 }
@@ -34,18 +57,25 @@ impl std::fmt::Display for FileProblem {
             FileProblem::Empty => f.write_str("empty file"),
             FileProblem::Binary(why) => write!(f, "not a text file ({why})"),
             FileProblem::Unreadable(why) => write!(f, "unreadable: {why}"),
+            FileProblem::DanglingLink => f.write_str("unreadable: a symbolic link to nothing"),
+            FileProblem::NotRegular(kind) => write!(f, "not a regular file (a {kind}); not read"),
+            FileProblem::Unaddressable => {
+                f.write_str("its name holds characters (such as control characters) that cannot be addressed")
+            }
             FileProblem::Undetected => f.write_str("no known log format recognised in its first lines"),
         }
     }
 }
 
-/// What sniffing a file found.
+/// A file found at a location, with what sniffing it found.
 #[derive(Debug, Clone)]
-pub struct SniffedFile {
-    /// The file.
-    pub path: PathBuf,
-    /// Its size on disk in bytes.
-    pub size: u64,
+pub struct LogFile {
+    /// The name users see (in `_file` and rejects): an absolute path, or `s3://bucket/key`.
+    pub name: String,
+    /// The store holding the file.
+    pub store: ObjectStoreUrl,
+    /// Its path in the store, size, modification time and ETag, as listed.
+    pub meta: ObjectMeta,
     /// Its compression, from its first bytes.
     pub compression: Compression,
     /// The detected format, if any.
@@ -56,140 +86,320 @@ pub struct SniffedFile {
     pub problem: Option<FileProblem>,
 }
 
-impl SniffedFile {
-    /// The file's name as scans report it (in `_file` and rejects): the absolute path of a
-    /// local file, `s3://bucket/key` of an object.
-    pub fn name(&self) -> String {
-        let text = self.path.to_string_lossy();
-        if crate::remote::is_remote(&text) {
-            return text.into_owned();
+impl LogFile {
+    /// The file's size in bytes, as listed.
+    pub fn size(&self) -> u64 {
+        self.meta.size
+    }
+
+    fn problem(store: &ObjectStoreUrl, name: String, problem: FileProblem) -> LogFile {
+        LogFile {
+            meta: ObjectMeta {
+                location: Path::from(name.as_str()),
+                last_modified: DateTime::<Utc>::UNIX_EPOCH,
+                size: 0,
+                e_tag: None,
+                version: None,
+            },
+            name,
+            store: store.clone(),
+            compression: Compression::None,
+            detection: None,
+            sample: Vec::new(),
+            problem: Some(problem),
         }
-        std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone()).display().to_string()
     }
 }
 
-/// Lists the files of `path`: the file itself, every file under a directory (recursively,
-/// hidden entries skipped, sorted), or the matches of a glob pattern.
-pub fn list_files(path: &str) -> io::Result<Vec<PathBuf>> {
-    if path.contains(['*', '?', '[']) {
-        let paths = glob::glob(path)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("bad glob {path:?}: {e}")))?;
-        let mut out = Vec::new();
-        for entry in paths {
-            let p = entry
-                .map_err(|e| io::Error::new(e.error().kind(), format!("{}: {}", e.path().display(), e.error())))?;
-            if p.is_file() {
-                out.push(p);
-            }
-        }
-        out.sort();
-        return Ok(out);
-    }
-    let root = Path::new(path);
-    let meta = std::fs::metadata(root).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
-    if meta.is_file() {
-        return Ok(vec![root.to_path_buf()]);
-    }
-    let mut out = Vec::new();
-    walk(root, &mut out)?;
-    out.sort();
-    Ok(out)
+/// Everything found at a location.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Every file, sniffed, sorted by name; those that cannot be read carry their problem.
+    pub files: Vec<LogFile>,
+    /// Things left out on purpose, for a note: link loops, duplicates, logfusion's own files.
+    pub notes: Vec<String>,
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    for entry in entries {
-        let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk(&path, out)?;
-        } else if kind.is_file() || kind.is_symlink() {
-            // A symlink to a directory is not followed; a dangling one is reported unreadable.
-            if path.is_dir() {
+/// What a listing should leave out.
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    /// Local files never read as input (logfusion's own logs, results and caches).
+    pub exclude: Vec<std::path::PathBuf>,
+}
+
+/// Lists and sniffs every file at `location`. An error when the location itself cannot be
+/// listed (it does not exist, the bucket is missing); problems of single files are in the
+/// result.
+pub async fn discover(location: &LogLocation, options: &ListOptions) -> Result<Discovery> {
+    let store = location.object_store()?;
+    let (listed, mut discovery) = match location.local_root() {
+        Some(_) => list_local(location, options)?,
+        None => (list_store(&store, location).await?, Discovery::default()),
+    };
+    let sniffed: Vec<LogFile> = futures::stream::iter(listed)
+        .map(|meta| sniff(&store, location.store_url(), meta))
+        .buffered(CONCURRENT_SNIFFS)
+        .collect()
+        .await;
+    discovery.files.extend(sniffed);
+    discovery.files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(discovery)
+}
+
+/// Walks a local location (see the module docs for links and special files).
+fn list_local(location: &LogLocation, options: &ListOptions) -> Result<(Vec<ObjectMeta>, Discovery)> {
+    let root = location.local_root().unwrap_or(std::path::Path::new("/"));
+    let store = location.store_url();
+    let mut discovery = Discovery::default();
+    let mut listed = Vec::new();
+    let list_error = |e: io::Error| Error::List { location: escape_text(location.as_str()), message: io_reason(&e) };
+    let root_meta = std::fs::metadata(root).map_err(list_error)?;
+    let exclude: HashSet<FileIdentity> =
+        options.exclude.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| FileIdentity::of(&m)).collect();
+    let mut seen: HashSet<FileIdentity> = HashSet::new();
+    let glob_options = glob::MatchOptions { require_literal_separator: true, ..Default::default() };
+    let depth = location.glob().map_or(usize::MAX, |g| glob_depth(root, g));
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .max_depth(if root_meta.is_dir() { depth } else { 0 })
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                walk_error(store, e, &mut discovery);
                 continue;
             }
-            out.push(path);
+        };
+        let path = entry.path();
+        let matches = location.glob().is_none_or(|g| g.matches_path_with(path, glob_options));
+        let kind = entry.file_type();
+        if kind.is_dir() || !matches {
+            continue;
+        }
+        let name = path.to_string_lossy().into_owned();
+        if !kind.is_file() {
+            discovery.files.push(LogFile::problem(store, name, FileProblem::NotRegular(special_kind(&kind))));
+            continue;
+        }
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) => {
+                let problem = FileProblem::Unreadable(io_reason(&e.into()));
+                discovery.files.push(LogFile::problem(store, name, problem));
+                continue;
+            }
+        };
+        let identity = FileIdentity::of(&meta);
+        if exclude.contains(&identity) {
+            discovery.notes.push(format!("{}: logfusion's own file, not read as input", escape_text(&name)));
+            continue;
+        }
+        if !seen.insert(identity.clone()) {
+            discovery
+                .notes
+                .push(format!("{}: the same file as one listed before (a link); read once", escape_text(&name)));
+            continue;
+        }
+        let Ok(location) = Path::from_absolute_path(path) else {
+            discovery.files.push(LogFile::problem(store, name, FileProblem::Unaddressable));
+            continue;
+        };
+        listed.push(ObjectMeta {
+            location,
+            last_modified: meta.modified().map(DateTime::<Utc>::from).unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+            size: meta.len(),
+            e_tag: Some(identity.to_string()),
+            version: None,
+        });
+    }
+    Ok((listed, discovery))
+}
+
+/// How deep below `root` a glob can match: the separators after the root, or unlimited for `**`.
+fn glob_depth(root: &std::path::Path, glob: &glob::Pattern) -> usize {
+    let pattern = glob.as_str();
+    if pattern.contains("**") {
+        return usize::MAX;
+    }
+    let rest = &pattern[root.as_os_str().len().min(pattern.len())..];
+    rest.split(std::path::MAIN_SEPARATOR).filter(|p| !p.is_empty()).count()
+}
+
+/// Turns an error of the walk into a problem (or a note, for a link loop).
+fn walk_error(store: &ObjectStoreUrl, e: walkdir::Error, discovery: &mut Discovery) {
+    let name = e.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Some(ancestor) = e.loop_ancestor() {
+        discovery.notes.push(format!(
+            "{}: a link back to {}; not followed (it would loop)",
+            escape_text(&name),
+            escape_text(&ancestor.to_string_lossy())
+        ));
+        return;
+    }
+    let dangling = e.path().is_some_and(|p| p.symlink_metadata().is_ok() && std::fs::metadata(p).is_err());
+    let problem = if dangling {
+        FileProblem::DanglingLink
+    } else {
+        let reason = e.io_error().map(io_reason).unwrap_or_else(|| e.to_string());
+        FileProblem::Unreadable(reason)
+    };
+    discovery.files.push(LogFile::problem(store, name, problem));
+}
+
+/// The kind of a file that is neither a regular file nor a folder.
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "FIFO";
+        }
+        if kind.is_socket() {
+            return "socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "device";
         }
     }
-    Ok(())
+    let _ = kind;
+    "special file"
 }
 
-/// Sniffs one file: compression, text or not, format and sample lines. Never fails: problems
-/// are reported in [`SniffedFile::problem`].
-pub fn sniff_file(path: &Path) -> SniffedFile {
-    if let Some(why) = unaddressable(path) {
-        return sniff_head(path.to_path_buf(), Err(io::Error::other(why)));
+/// An I/O error's reason without the OS error number (`Permission denied`).
+fn io_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
-    sniff_head(path.to_path_buf(), read_head(path))
 }
 
-/// What the first bytes of a file say about it: `head` is its size, compression and first
+/// What makes two paths the same file: device and inode on Unix, the canonical path elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FileIdentity(String);
+
+impl FileIdentity {
+    #[cfg(unix)]
+    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        use std::os::unix::fs::MetadataExt;
+        FileIdentity(format!("{:x}:{:x}", meta.dev(), meta.ino()))
+    }
+
+    /// Without inodes, size and modification time stand in: two names of one file agree on
+    /// both (a false match needs two different files with equal size and mtime to the nanosecond).
+    #[cfg(not(unix))]
+    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        FileIdentity(format!("{:x}:{:x}", meta.len(), modified.map_or(0, |d| d.as_nanos())))
+    }
+}
+
+impl std::fmt::Display for FileIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Lists an object-store location: one object, every object under a prefix, or the keys
+/// matching a glob; sorted by key, keys with a segment starting with `.` skipped.
+async fn list_store(store: &Arc<dyn ObjectStore>, location: &LogLocation) -> Result<Vec<ObjectMeta>> {
+    let list_error = |e: object_store::Error| Error::List { location: location.to_string(), message: e.to_string() };
+    let prefix = location.prefix();
+    if location.glob().is_none() && !prefix.as_ref().is_empty() {
+        match store.head(prefix).await {
+            Ok(meta) => return Ok(vec![meta]),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(list_error(e)),
+        }
+    }
+    let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
+    let mut objects: Vec<ObjectMeta> = store
+        .list(prefix)
+        .try_filter(|m| {
+            let hidden = m.location.parts().any(|p| p.as_ref().starts_with('.'));
+            let matches = location.glob().is_none_or(|p| p.matches(m.location.as_ref()));
+            futures::future::ready(!hidden && matches)
+        })
+        .try_collect()
+        .await
+        .map_err(list_error)?;
+    objects.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(objects)
+}
+
+/// Reads the first bytes of one listed file and sniffs them. Never fails: problems end up in
+/// [`LogFile::problem`].
+async fn sniff(store: &Arc<dyn ObjectStore>, store_url: &ObjectStoreUrl, meta: ObjectMeta) -> LogFile {
+    let name = display_name(store_url, &meta.location);
+    let head = async {
+        let first = meta.size.min(SNIFF_BYTES as u64);
+        let mut raw = if first == 0 { bytes::Bytes::new() } else { store.get_range(&meta.location, 0..first).await? };
+        if Compression::from_magic(&raw).is_compressed() && meta.size > first {
+            raw = store.get_range(&meta.location, 0..meta.size.min(SNIFF_COMPRESSED_BYTES)).await?;
+        }
+        Ok::<_, object_store::Error>(raw)
+    };
+    let head = match head.await {
+        Ok(raw) => decompressed_head(io::Cursor::new(raw)),
+        Err(e) => Err(io::Error::other(e)),
+    };
+    sniff_head(name, store_url.clone(), meta, head)
+}
+
+/// What the first bytes of a file say about it: `head` is its compression and first
 /// [`SNIFF_BYTES`] decompressed bytes, or why they could not be read.
-pub fn sniff_head(path: PathBuf, head: io::Result<(u64, Compression, Vec<u8>)>) -> SniffedFile {
-    let mut sniffed = SniffedFile {
-        path,
-        size: 0,
+fn sniff_head(
+    name: String,
+    store: ObjectStoreUrl,
+    meta: ObjectMeta,
+    head: io::Result<(Compression, Vec<u8>)>,
+) -> LogFile {
+    let mut file = LogFile {
+        name,
+        store,
+        meta,
         compression: Compression::None,
         detection: None,
         sample: Vec::new(),
         problem: None,
     };
     match head {
-        Err(e) => sniffed.problem = Some(FileProblem::Unreadable(e.to_string())),
-        Ok((size, compression, head)) => {
-            sniffed.size = size;
-            sniffed.compression = compression;
-            sniffed.problem = text_problem(&head);
-            if sniffed.problem.is_none() {
-                sniffed.sample = sample_lines(&head);
-                let lines: Vec<&str> = sniffed.sample.iter().map(String::as_str).collect();
-                sniffed.detection = detect_format(&lines);
-                if sniffed.detection.is_none() {
-                    sniffed.problem = Some(FileProblem::Undetected);
+        Err(e) => file.problem = Some(FileProblem::Unreadable(io_reason(&e))),
+        Ok((compression, head)) => {
+            file.compression = compression;
+            file.problem = text_problem(&head);
+            if file.problem.is_none() {
+                file.sample = sample_lines(&head);
+                let lines: Vec<&str> = file.sample.iter().map(String::as_str).collect();
+                file.detection = detect_format(&lines);
+                if file.detection.is_none() {
+                    file.problem = Some(FileProblem::Undetected);
                 }
             }
         }
     }
-    sniffed
+    file
 }
 
-/// Why the object store cannot address `path`, if it cannot (e.g. control characters in the name).
-fn unaddressable(path: &Path) -> Option<String> {
-    let abs = std::path::absolute(path).ok()?;
-    match object_store::path::Path::from_filesystem_path(&abs) {
-        Ok(_) => None,
-        Err(_) => Some("its name holds characters (such as control characters) that cannot be addressed".into()),
-    }
-}
-
-/// Size, compression and the first [`SNIFF_BYTES`] decompressed bytes of a file. A corrupt
-/// compressed stream still yields the bytes decoded before the damage.
-fn read_head(path: &Path) -> io::Result<(u64, Compression, Vec<u8>)> {
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
-    decompressed_head(file, size)
-}
-
-/// Compression and the first [`SNIFF_BYTES`] decompressed bytes of `raw` (a file of `size`
-/// bytes, or its first bytes).
-pub fn decompressed_head<R: Read + Send + 'static>(raw: R, size: u64) -> io::Result<(u64, Compression, Vec<u8>)> {
+/// Compression and the first [`SNIFF_BYTES`] decompressed bytes of `raw` (a file's first
+/// bytes). A corrupt compressed stream still yields the bytes decoded before the damage.
+fn decompressed_head<R: Read + Send + 'static>(raw: R) -> io::Result<(Compression, Vec<u8>)> {
     let (compression, reader) = decompressing_reader(raw)?;
-    let mut head = Vec::with_capacity(SNIFF_BYTES.min(size as usize * 8 + 16));
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
     let read = reader.take(SNIFF_BYTES as u64).read_to_end(&mut head);
     if let Err(e) = read
         && head.is_empty()
     {
         return Err(e);
     }
-    Ok((size, compression, head))
+    Ok((compression, head))
 }
 
 /// Why `head` is not text, if it is not.
-pub fn text_problem(head: &[u8]) -> Option<FileProblem> {
+fn text_problem(head: &[u8]) -> Option<FileProblem> {
     if head.is_empty() {
         return Some(FileProblem::Empty);
     }
@@ -243,17 +453,57 @@ mod tests {
         assert_eq!(text_problem(b"a=1 b=2\nc=3\n"), None);
     }
 
+    fn names(discovery: &Discovery, root: &std::path::Path) -> Vec<String> {
+        let root = std::path::absolute(root).unwrap();
+        discovery
+            .files
+            .iter()
+            .map(|f| f.name.strip_prefix(&*root.to_string_lossy()).unwrap().trim_start_matches('/').to_string())
+            .collect()
+    }
+
+    fn discover_now(location: &str) -> Result<Discovery> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(discover(&LogLocation::parse(location)?, &ListOptions::default()))
+    }
+
     #[test]
-    fn lists_directories_recursively_and_skips_hidden() {
+    fn lists_folders_recursively_skips_hidden_and_matches_globs() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::create_dir_all(dir.path().join("sub/deeper")).unwrap();
         std::fs::write(dir.path().join("sub/b.log"), "x\n").unwrap();
+        std::fs::write(dir.path().join("sub/deeper/c.log"), "x\n").unwrap();
         std::fs::write(dir.path().join("a.log"), "x\n").unwrap();
+        std::fs::write(dir.path().join("a.txt"), "x\n").unwrap();
         std::fs::write(dir.path().join(".hidden"), "x\n").unwrap();
-        let files = list_files(dir.path().to_str().unwrap()).unwrap();
-        let names: Vec<_> =
-            files.iter().map(|p| p.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["a.log", "sub/b.log"]);
-        assert!(list_files("/definitely/not/here").unwrap_err().to_string().contains("/definitely/not/here"));
+        let d = dir.path().to_str().unwrap();
+        let all = discover_now(d).unwrap();
+        assert_eq!(names(&all, dir.path()), ["a.log", "a.txt", "sub/b.log", "sub/deeper/c.log"]);
+        assert_eq!(all.files[0].problem, Some(FileProblem::Undetected));
+        assert_eq!(all.files[0].size(), 2);
+        let star = discover_now(&format!("{d}/*.log")).unwrap();
+        assert_eq!(names(&star, dir.path()), ["a.log"]);
+        let deep = discover_now(&format!("{d}/**/*.log")).unwrap();
+        assert_eq!(names(&deep, dir.path()), ["a.log", "sub/b.log", "sub/deeper/c.log"]);
+        let e = discover_now("/definitely/not/here").unwrap_err().to_string();
+        assert!(e.contains("/definitely/not/here") && e.contains("No such file"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_never_loop_and_each_file_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("a.log"), "x\n").unwrap();
+        std::os::unix::fs::symlink(".", d.join("loop")).unwrap();
+        std::os::unix::fs::symlink("a.log", d.join("link.log")).unwrap();
+        std::fs::hard_link(d.join("a.log"), d.join("hard.log")).unwrap();
+        std::os::unix::fs::symlink("/no/such/file", d.join("dangling.log")).unwrap();
+        let found = discover_now(&format!("{}/**/*.log", d.display())).unwrap();
+        let readable: Vec<_> =
+            found.files.iter().filter(|f| f.problem.is_none() || f.problem == Some(FileProblem::Undetected)).collect();
+        assert_eq!(readable.len(), 1, "{:?}", found.files);
+        assert!(found.files.iter().any(|f| f.problem == Some(FileProblem::DanglingLink)));
+        assert_eq!(found.notes.iter().filter(|n| n.contains("read once")).count(), 2, "{:?}", found.notes);
     }
 }

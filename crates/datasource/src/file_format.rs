@@ -1,5 +1,4 @@
-//! The DataFusion [`FileFormat`] of log files, so that `ListingTable` gives directories, globs,
-//! object stores, byte-range splitting and projection.
+//! The DataFusion [`FileFormat`] of log files, and the `logfusion.*` session options of scans.
 
 use std::sync::Arc;
 
@@ -16,8 +15,15 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion_datasource::TableSchema;
 use object_store::{ObjectMeta, ObjectStore};
 
-use crate::accounting::{FILE_COLUMN, LINE_COLUMN, rejects_schema};
-use crate::source::{LogSource, LogTableOptions, TableKind};
+use crate::scan::health::health_schema;
+use crate::scan::rejects::rejects_schema;
+use crate::source::{LogSource, ScanSettings};
+use crate::table::{LogTableOptions, TableKind};
+
+/// Name of the provenance column holding the file a row came from.
+pub const FILE_COLUMN: &str = "_file";
+/// Name of the provenance column holding the 1-based line number of a row.
+pub const LINE_COLUMN: &str = "_line";
 
 extensions_options! {
     /// Session options of log scans, set as `logfusion.<name>` (in `config.yaml` under
@@ -26,6 +32,11 @@ extensions_options! {
         /// Build only the columns a query uses (`true`), or parse every column and drop the
         /// unused ones (`false`: what a scan without projection pushdown costs).
         pub projection_pushdown: bool, default = true
+        /// Rejects kept as examples per reason and file range by `<table>_profile` scans.
+        pub examples: usize, default = 5
+        /// Fail a query when a file cannot be read to its end (`true`), or keep the lines
+        /// before the damage and record a `read_error` reject with a warning (`false`).
+        pub strict: bool, default = false
     }
 }
 
@@ -33,7 +44,8 @@ impl ConfigExtension for LogScanOptions {
     const PREFIX: &'static str = "logfusion";
 }
 
-/// A log format as a DataFusion file format (rows or rejects of one resolved format).
+/// A log format as a DataFusion file format: the rows, rejects or profile of one resolved
+/// format.
 #[derive(Debug, Clone)]
 pub struct LogFormat {
     options: Arc<LogTableOptions>,
@@ -50,11 +62,12 @@ impl LogFormat {
         &self.options
     }
 
-    /// The schema of the table: format columns then `_file`, `_line`; or the rejects schema.
+    /// The schema of the table: the format's columns then `_file` and `_line`; or the
+    /// rejects or profile schema.
     pub fn table_schema(&self) -> SchemaRef {
         match self.options.kind {
             TableKind::Rejects => rejects_schema(),
-            TableKind::Profile => crate::profile::profile_schema(),
+            TableKind::Profile => health_schema(),
             TableKind::Rows => {
                 let mut fields: Vec<Field> =
                     self.options.format.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -105,9 +118,16 @@ impl FileFormat for LogFormat {
         state: &dyn Session,
         mut conf: FileScanConfig,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let pushdown = state.config_options().extensions.get::<LogScanOptions>().is_none_or(|o| o.projection_pushdown);
-        if !pushdown && let Some(source) = conf.file_source.downcast_ref::<LogSource>() {
-            conf.file_source = Arc::new(source.with_projection_pushdown(false));
+        let settings =
+            state.config_options().extensions.get::<LogScanOptions>().map_or_else(ScanSettings::default, |o| {
+                ScanSettings {
+                    projection_pushdown: o.projection_pushdown,
+                    examples_per_reason: o.examples,
+                    strict: o.strict,
+                }
+            });
+        if let Some(source) = conf.file_source.downcast_ref::<LogSource>() {
+            conf.file_source = Arc::new(source.with_settings(settings));
         }
         Ok(DataSourceExec::from_data_source(conf))
     }

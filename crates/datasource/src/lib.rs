@@ -1,21 +1,45 @@
-//! Log files as a DataFusion data source: listing and sniffing files ([`discover`]),
-//! decompression ([`compression`]), newline-aligned line reading ([`lines`]), the scan loop with
-//! line accounting ([`scan`], [`accounting`]), and the `FileFormat`/`FileSource` that plug all of
-//! it into `ListingTable` ([`file_format`], [`source`]).
+//! Log files as a DataFusion data source.
+//!
+//! - [`LogLocation`] and [`discover`]: where logs are (local paths, globs, `s3://` URLs) and
+//!   what is there — every file listed through its object store and sniffed for compression
+//!   and format.
+//! - [`LogTable`]: a named table of files in one format, registered in a session as its rows,
+//!   `<name>_rejects` and `<name>_profile` tables, with [`LogTableProvider`].
+//! - The scan: [`LogFormat`] and [`LogSource`] plug into DataFusion like its CSV and JSON
+//!   sources; plain files are read in newline-aligned byte ranges, compressed ones whole; one
+//!   line loop feeds the rows, the rejects or the [`FileHealth`] of each range, and every line
+//!   is counted ([`metric`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use logfusion_datasource::{ListOptions, LogLocation, discover};
+//! let found = discover(&LogLocation::parse("/var/log/nginx")?, &ListOptions::default()).await?;
+//! for file in &found.files {
+//!     println!("{} {:?} {:?}", file.name, file.compression, file.detection.map(|d| d.kind));
+//! }
+//! # Ok(()) }
+//! ```
 
-pub mod accounting;
-pub mod compression;
-pub mod discover;
-pub mod file_format;
-pub mod lines;
-pub mod profile;
-pub mod remote;
-pub mod scan;
-pub mod source;
+mod accounting;
+mod compression;
+mod discover;
+mod error;
+mod file_format;
+mod line_index;
+mod lines;
+mod location;
+mod opener;
+mod scan;
+mod source;
+mod table;
 
-pub use accounting::{FILE_COLUMN, LINE_COLUMN, rejects_schema};
+pub use accounting::{ScanCounters, metric};
 pub use compression::Compression;
-pub use discover::{FileProblem, SniffedFile, list_files, sniff_file};
-pub use file_format::{LogFormat, LogScanOptions};
-pub use remote::{discover_remote, is_remote};
-pub use source::{LogSource, LogTableOptions, TableKind};
+pub use discover::{Discovery, FileProblem, ListOptions, LogFile, SAMPLE_LINES, SNIFF_BYTES, discover};
+pub use error::{Error, Result};
+pub use file_format::{FILE_COLUMN, LINE_COLUMN, LogFormat, LogScanOptions};
+pub use location::{LogLocation, display_name, store_for};
+pub use scan::health::{FileHealth, RejectExample, health_schema};
+pub use scan::rejects::rejects_schema;
+pub use source::{LogSource, ScanSettings};
+pub use table::{LogTable, LogTableOptions, LogTableProvider, TableKind};

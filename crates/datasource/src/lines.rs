@@ -40,6 +40,22 @@ impl Line<'_> {
             Line::Complete { offset, .. } | Line::TooLong { offset, .. } => *offset,
         }
     }
+
+    /// The line's length in bytes, without its `\n` (a too-long line's full length).
+    pub fn byte_len(&self) -> u64 {
+        match self {
+            Line::Complete { bytes, .. } => bytes.len() as u64,
+            Line::TooLong { len, .. } => *len,
+        }
+    }
+
+    /// The line's bytes, or the first bytes of a too-long line.
+    pub fn raw(&self) -> &[u8] {
+        match self {
+            Line::Complete { bytes, .. } => bytes,
+            Line::TooLong { head, .. } => head,
+        }
+    }
 }
 
 /// Reads lines from a byte stream.
@@ -56,20 +72,25 @@ pub struct LineReader<R> {
     eof: bool,
     head: Vec<u8>,
     bytes_read: u64,
+    /// The partial first line still has to be dropped (done on the first read, so that a
+    /// read error surfaces from [`LineReader::next_line`]).
+    skip_pending: bool,
 }
 
 impl<R: Read> LineReader<R> {
     /// A reader over `reader`, whose first byte is at stream offset `start_offset`. With
     /// `skip_partial_first_line`, everything up to and including the first `\n` is dropped.
+    /// The block size is at least 4 KiB and at most one byte more than `max_line_bytes`: a
+    /// block always holds a whole accepted line, and never much more than the longest one.
     pub fn new(
         reader: R,
         start_offset: u64,
         block_size: usize,
         max_line_bytes: usize,
         skip_partial_first_line: bool,
-    ) -> io::Result<Self> {
+    ) -> Self {
         let block = block_size.max(4096).min(max_line_bytes.saturating_add(1).max(4096));
-        let mut r = LineReader {
+        LineReader {
             reader,
             buf: vec![0; block],
             pos: 0,
@@ -79,11 +100,8 @@ impl<R: Read> LineReader<R> {
             eof: false,
             head: Vec::new(),
             bytes_read: 0,
-        };
-        if skip_partial_first_line {
-            r.skip_through_newline()?;
+            skip_pending: skip_partial_first_line,
         }
-        Ok(r)
     }
 
     /// Bytes read from the underlying stream so far.
@@ -154,6 +172,10 @@ impl<R: Read> LineReader<R> {
 
     /// The next line, or `None` at the end of the stream.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        if self.skip_pending {
+            self.skip_through_newline()?;
+            self.skip_pending = false;
+        }
         let mut searched = 0; // bytes after pos known to hold no '\n'
         loop {
             let window = &self.buf[self.pos + searched..self.filled];
@@ -199,7 +221,7 @@ mod tests {
     use super::*;
 
     fn collect(data: &[u8], block: usize, max: usize, skip: bool) -> Vec<(String, u64)> {
-        let mut r = LineReader::new(data, 0, block, max, skip).unwrap();
+        let mut r = LineReader::new(data, 0, block, max, skip);
         let mut out = vec![];
         while let Some(l) = r.next_line().unwrap() {
             out.push(match l {

@@ -17,7 +17,7 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
-    /// The YAML is malformed or a key/value is wrong.
+    /// The YAML is malformed or a key or value is wrong.
     #[error("config {path}: {message}")]
     Invalid {
         /// The file.
@@ -25,6 +25,27 @@ pub enum ConfigError {
         /// What is wrong, naming the key.
         message: String,
     },
+    /// Config text that is not valid YAML for a config, or holds an unknown key.
+    #[error("{message}")]
+    Yaml {
+        /// What serde_yaml said, with line and column.
+        message: String,
+    },
+    /// A setting that is wrong, wherever it came from (file, flag or API).
+    #[error("{key}: {message}")]
+    Setting {
+        /// The key, e.g. `max_workers` or `sources[web].format`.
+        key: String,
+        /// What is wrong with its value.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// A wrong setting `key`.
+    pub fn setting(key: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        ConfigError::Setting { key: key.into(), message: message.to_string() }
+    }
 }
 
 /// The whole configuration.
@@ -38,11 +59,11 @@ pub struct Config {
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
     /// Memory for query operators before they spill, e.g. `2GiB` (default: unlimited).
-    #[serde(default, deserialize_with = "de_opt_bytes")]
-    pub memory_limit: Option<u64>,
+    #[serde(default)]
+    pub memory_limit: Option<ByteSize>,
     /// Lines longer than this are rejects (`line_too_long`), e.g. `1MiB`.
-    #[serde(default = "default_max_line_bytes", deserialize_with = "de_bytes")]
-    pub max_line_bytes: u64,
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: ByteSize,
     /// Named log sources; each becomes a table and a `<name>_rejects` table.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
@@ -83,8 +104,8 @@ fn default_batch_size() -> usize {
     8192
 }
 
-fn default_max_line_bytes() -> u64 {
-    1 << 20
+fn default_max_line_bytes() -> ByteSize {
+    ByteSize(1 << 20)
 }
 
 /// One named source.
@@ -109,11 +130,12 @@ pub struct SourceConfig {
 
 impl SourceConfig {
     /// The format spec with its options, or `None` for auto-detection.
-    pub fn format_spec(&self) -> Result<Option<FormatSpec>, String> {
+    pub fn format_spec(&self) -> Result<Option<FormatSpec>, ConfigError> {
+        let key = |k: &str| format!("sources[{}].{k}", self.name);
         let name = match self.format.as_deref() {
             None | Some("auto") => {
                 if !self.options.is_empty() {
-                    return Err(format!("sources[{}].options: options need an explicit `format`", self.name));
+                    return Err(ConfigError::setting(key("options"), "options need an explicit `format`"));
                 }
                 return Ok(None);
             }
@@ -121,14 +143,14 @@ impl SourceConfig {
         };
         let kind = match FormatSpec::parse_name(name) {
             Ok(spec) => spec.kind().name(),
-            Err(_) if name == "regex" => "regex",
-            Err(e) => return Err(format!("sources[{}].format: {e}", self.name)),
+            Err(logfusion_formats::FormatError::RegexNeedsPattern) => "regex",
+            Err(e) => return Err(ConfigError::setting(key("format"), e)),
         };
         let mut map = self.options.clone();
         map.insert("format".into(), kind.into());
         serde_yaml::from_value(serde_yaml::Value::Mapping(map))
             .map(Some)
-            .map_err(|e| format!("sources[{}].options: {e}", self.name))
+            .map_err(|e| ConfigError::setting(key("options"), e))
     }
 }
 
@@ -173,7 +195,8 @@ impl Config {
     /// Reads and checks `path`; relative source paths are made relative to the file's folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut config = Config::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        let mut config =
+            Config::parse(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for source in &mut config.sources {
             if !source.path.contains("://") && Path::new(&source.path).is_relative() {
@@ -184,54 +207,57 @@ impl Config {
     }
 
     /// Parses and checks config text.
-    pub fn parse(text: &str) -> Result<Config, String> {
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let config: Config = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        let config: Config = serde_yaml::from_str(text).map_err(|e| ConfigError::Yaml { message: e.to_string() })?;
         config.check()?;
         Ok(config)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), ConfigError> {
+        fn bad(key: impl Into<String>, message: impl std::fmt::Display) -> ConfigError {
+            ConfigError::setting(key, message)
+        }
         if self.max_workers == Some(0) {
-            return Err("max_workers: must be at least 1".into());
+            return Err(bad("max_workers", "must be at least 1"));
         }
         if self.batch_size == 0 {
-            return Err("batch_size: must be at least 1".into());
+            return Err(bad("batch_size", "must be at least 1"));
         }
-        if self.max_line_bytes < 64 {
-            return Err("max_line_bytes: must be at least 64".into());
+        if self.max_line_bytes.0 < 64 {
+            return Err(bad("max_line_bytes", "must be at least 64"));
         }
         if !matches!(self.logging.level.as_str(), "error" | "warn" | "info" | "debug" | "trace") {
-            return Err(format!(
-                "logging.level: {:?} is not one of error, warn, info, debug, trace",
-                self.logging.level
-            ));
+            let level = &self.logging.level;
+            return Err(bad("logging.level", format!("{level:?} is not one of error, warn, info, debug, trace")));
         }
         for (name, value) in &self.params {
             if scalar_text(value).is_none() {
-                return Err(format!("params.{name}: must be text, a number or a boolean"));
+                return Err(bad(format!("params.{name}"), "must be text, a number or a boolean"));
             }
         }
-        let is_name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         for (table, rules) in &self.rules {
             for (rule, condition) in rules {
                 if !is_name(rule) {
-                    return Err(format!("rules.{table}: rule name {rule:?} must be letters, digits and _"));
+                    return Err(bad(
+                        format!("rules.{table}"),
+                        format!("rule name {rule:?} must be letters, digits and _"),
+                    ));
                 }
                 if condition.trim().is_empty() {
-                    return Err(format!("rules.{table}.{rule}: empty condition"));
+                    return Err(bad(format!("rules.{table}.{rule}"), "empty condition"));
                 }
             }
         }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
-            if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(format!("sources: name {:?} must be letters, digits and _", s.name));
+            if !is_name(&s.name) {
+                return Err(bad("sources", format!("name {:?} must be letters, digits and _", s.name)));
             }
             if !names.insert(s.name.as_str()) {
-                return Err(format!("sources: name {:?} is used twice", s.name));
+                return Err(bad("sources", format!("name {:?} is used twice", s.name)));
             }
             s.format_spec()?;
         }
@@ -247,6 +273,16 @@ impl Config {
     pub fn workers(&self) -> usize {
         self.max_workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
     }
+
+    /// `max_line_bytes` as a length in memory.
+    pub fn max_line_len(&self) -> usize {
+        usize::try_from(self.max_line_bytes.0).unwrap_or(usize::MAX)
+    }
+}
+
+/// Whether `name` is letters, digits and `_` (table, source and rule names).
+fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A YAML scalar as text (`None` for null, lists and maps).
@@ -259,39 +295,91 @@ fn scalar_text(value: &serde_yaml::Value) -> Option<String> {
     }
 }
 
-/// Parses sizes such as `4096`, `64KiB`, `1MB`, `2 GiB`.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("{text:?} is not a size such as 512MiB"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        u => return Err(format!("{text:?}: unknown unit {u:?} (use B, KiB, MiB, GiB)")),
-    };
-    Ok((n * mult as f64) as u64)
+/// A size in bytes, written in config and flags as `4096`, `64KiB`, `1MB`, `2 GiB` (binary
+/// multiples either way) and shown as `1.5 MiB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ByteSize(pub u64);
+
+/// Why a size does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ByteSizeError {
+    /// Not a number followed by an optional unit.
+    #[error("{text:?} is not a size such as 512MiB")]
+    NotASize {
+        /// The text given.
+        text: String,
+    },
+    /// A unit other than B, KiB, MiB, GiB, TiB (or K, KB, M, MB, ...).
+    #[error("{text:?}: unknown unit {unit:?} (use B, KiB, MiB, GiB, TiB)")]
+    UnknownUnit {
+        /// The text given.
+        text: String,
+        /// The unit.
+        unit: String,
+    },
+    /// More bytes than fit in 64 bits.
+    #[error("{text:?} is too large (at most 16 EiB)")]
+    Overflow {
+        /// The text given.
+        text: String,
+    },
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum BytesValue {
-    Number(u64),
-    Text(String),
-}
+impl std::str::FromStr for ByteSize {
+    type Err = ByteSizeError;
 
-fn de_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    match BytesValue::deserialize(d)? {
-        BytesValue::Number(n) => Ok(n),
-        BytesValue::Text(t) => parse_bytes(&t).map_err(serde::de::Error::custom),
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num.parse().map_err(|_| ByteSizeError::NotASize { text: text.to_string() })?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" | "kib" => 1 << 10,
+            "m" | "mb" | "mib" => 1 << 20,
+            "g" | "gb" | "gib" => 1 << 30,
+            "t" | "tb" | "tib" => 1 << 40,
+            u => return Err(ByteSizeError::UnknownUnit { text: text.to_string(), unit: u.to_string() }),
+        };
+        let bytes = n * mult as f64;
+        // 2^64 as f64 is exact; anything at or above it does not fit.
+        if !bytes.is_finite() || bytes >= 18_446_744_073_709_551_616.0 {
+            return Err(ByteSizeError::Overflow { text: text.to_string() });
+        }
+        Ok(ByteSize(bytes as u64))
     }
 }
 
-fn de_opt_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    de_bytes(d).map(Some)
+impl std::fmt::Display for ByteSize {
+    /// Bytes below 1 KiB, else KiB, MiB, GiB or TiB with one decimal.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit + 1 < UNITS.len() {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.1} {}", UNITS[unit])
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Number(u64),
+            Text(String),
+        }
+        match Written::deserialize(d)? {
+            Written::Number(n) => Ok(ByteSize(n)),
+            Written::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -308,7 +396,10 @@ mod tests {
              logging: {level: debug, system_log: s.log}\n",
         )
         .unwrap();
-        assert_eq!((c.workers(), c.batch_size, c.memory_limit, c.max_line_bytes), (2, 4096, Some(512 << 20), 64 << 10));
+        assert_eq!(
+            (c.workers(), c.batch_size, c.memory_limit, c.max_line_bytes),
+            (2, 4096, Some(ByteSize(512 << 20)), ByteSize(64 << 10))
+        );
         assert_eq!(c.sources[0].format_spec().unwrap().unwrap().kind(), logfusion_formats::FormatKind::Access);
         assert_eq!(c.sources[1].format_spec().unwrap().unwrap().kind(), logfusion_formats::FormatKind::Regex);
         assert_eq!(Config::parse("").unwrap().batch_size, 8192);
@@ -316,21 +407,40 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let e = Config::parse("max_wrokers: 2\n").unwrap_err();
+        let e = Config::parse("max_wrokers: 2\n").unwrap_err().to_string();
         assert!(e.contains("max_wrokers"), "{e}");
-        let e = Config::parse("max_line_bytes: lots\n").unwrap_err();
+        let e = Config::parse("max_line_bytes: lots\n").unwrap_err().to_string();
         assert!(e.contains("max_line_bytes") || e.contains("lots"), "{e}");
-        let e = Config::parse("sources:\n  - name: w\n    path: x\n    format: klingon\n").unwrap_err();
+        let e = Config::parse("sources:\n  - name: w\n    path: x\n    format: klingon\n").unwrap_err().to_string();
         assert!(e.contains("sources[w].format") && e.contains("klingon"), "{e}");
         let e = Config::parse("sources:\n  - name: w\n    path: x\n    format: access\n    options: {trailng: []}\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("trailng"), "{e}");
-        let e = Config::parse("sources:\n  - name: w\n    path: x\n    timezone: Mars/Olympus\n").unwrap_err();
+        let e =
+            Config::parse("sources:\n  - name: w\n    path: x\n    timezone: Mars/Olympus\n").unwrap_err().to_string();
         assert!(e.contains("Mars/Olympus"), "{e}");
-        assert!(Config::parse("logging: {level: loud}\n").unwrap_err().contains("logging.level"));
-        assert!(Config::parse("params: {since: [1, 2]}\n").unwrap_err().contains("params.since"));
-        assert!(Config::parse("rules: {access: {'a b': 'status > 0'}}\n").unwrap_err().contains("rules.access"));
-        assert!(Config::parse("rules: {access: {ok: ' '}}\n").unwrap_err().contains("rules.access.ok: empty"));
+        assert!(Config::parse("logging: {level: loud}\n").unwrap_err().to_string().contains("logging.level"));
+        assert!(Config::parse("params: {since: [1, 2]}\n").unwrap_err().to_string().contains("params.since"));
+        assert!(
+            Config::parse("rules: {access: {'a b': 'status > 0'}}\n").unwrap_err().to_string().contains("rules.access")
+        );
+        assert!(
+            Config::parse("rules: {access: {ok: ' '}}\n").unwrap_err().to_string().contains("rules.access.ok: empty")
+        );
+    }
+
+    #[test]
+    fn sizes_parse_with_units_and_refuse_overflow() {
+        assert_eq!("64KiB".parse(), Ok(ByteSize(64 << 10)));
+        assert_eq!("2 GiB".parse(), Ok(ByteSize(2 << 30)));
+        assert_eq!("1.5MB".parse(), Ok(ByteSize(3 << 19)));
+        assert!(matches!("99999999TiB".parse::<ByteSize>(), Err(ByteSizeError::Overflow { .. })));
+        assert!(matches!("3 parsecs".parse::<ByteSize>(), Err(ByteSizeError::UnknownUnit { .. })));
+        assert!(matches!("lots".parse::<ByteSize>(), Err(ByteSizeError::NotASize { .. })));
+        assert_eq!(ByteSize(512).to_string(), "512 B");
+        assert_eq!(ByteSize(3 << 19).to_string(), "1.5 MiB");
+        assert_eq!(ByteSize(5 << 30).to_string(), "5.0 GiB");
     }
 
     #[test]

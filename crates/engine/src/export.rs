@@ -7,8 +7,9 @@ use datafusion::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::SessionContext;
 
-use crate::EngineError;
-use crate::catalog::Catalog;
+use crate::environment::Environment;
+use crate::error::{EngineError, Result};
+use crate::output::PARQUET_ZSTD_LEVEL;
 
 /// Hive partition keys `export` understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,14 +22,17 @@ pub enum PartitionKey {
 
 impl PartitionKey {
     /// Parses a comma-separated list such as `date,source`.
-    pub fn parse_list(text: &str) -> Result<Vec<PartitionKey>, EngineError> {
+    pub fn parse_list(text: &str) -> Result<Vec<PartitionKey>> {
         text.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| match s {
                 "source" => Ok(PartitionKey::Source),
                 "date" => Ok(PartitionKey::Date),
-                other => Err(EngineError::Config(format!("--partition-by: unknown key {other:?} (use date, source)"))),
+                other => Err(EngineError::Argument {
+                    name: "--partition-by".into(),
+                    message: format!("unknown key {other:?} (use date, source)"),
+                }),
             })
             .collect()
     }
@@ -43,21 +47,23 @@ pub struct ExportedTable {
     pub rows: u64,
 }
 
-/// Writes every table of `catalog` (registered in `ctx`) under `out`.
-pub async fn export_tables(
-    ctx: &SessionContext,
-    catalog: &Catalog,
-    out: &Path,
-    partition_by: &[PartitionKey],
-) -> Result<Vec<ExportedTable>, EngineError> {
+/// Writes every table of `env` under `out`, with the same zstd level as every other Parquet
+/// file logfusion writes.
+pub async fn export_tables(env: &Environment, out: &Path, partition_by: &[PartitionKey]) -> Result<Vec<ExportedTable>> {
+    let session = env.session()?;
+    let ctx: &SessionContext = &session.ctx;
+    let catalog = &env.catalog;
     let mut parquet = TableParquetOptions::default();
-    parquet.global.compression = Some("zstd(3)".to_string());
+    parquet.global.compression = Some(format!("zstd({PARQUET_ZSTD_LEVEL})"));
     let mut written = Vec::new();
     for table in &catalog.tables {
         let has_ts = table.format.columns().iter().any(|c| c.name == "ts");
         let by_date = partition_by.contains(&PartitionKey::Date);
         if by_date && !has_ts {
-            return Err(EngineError::Config(format!("--partition-by date: table {} has no ts column", table.name)));
+            return Err(EngineError::Argument {
+                name: "--partition-by date".into(),
+                message: format!("table {} has no ts column", table.name),
+            });
         }
         let dir = if partition_by.contains(&PartitionKey::Source) {
             out.join(format!("source={}", table.name))
@@ -66,7 +72,7 @@ pub async fn export_tables(
         } else {
             out.to_path_buf()
         };
-        std::fs::create_dir_all(&dir).map_err(|e| EngineError::Input(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::write(&dir, e))?;
         let sql = if by_date {
             // Rows without a timestamp land in date=__HIVE_DEFAULT_PARTITION__ style null partitions.
             format!("SELECT *, to_char(ts, '%Y-%m-%d') AS date FROM \"{}\"", table.name)

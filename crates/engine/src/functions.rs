@@ -20,6 +20,42 @@ use datafusion::prelude::SessionContext;
 /// Registers logfusion's functions in `ctx` (replacing built-ins of the same name).
 pub fn register_functions(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(UtcDateTrunc::default()));
+    ctx.register_udf(is_ip());
+}
+
+/// `is_ip(text)`: whether `text` is an IPv4 or IPv6 address (NULL for NULL). The built-in
+/// validation rule `client_ip_valid` of access logs is `is_ip(client_ip)`.
+fn is_ip() -> ScalarUDF {
+    use datafusion::arrow::array::{AsArray, BooleanArray};
+    use datafusion::logical_expr::{Volatility, create_udf};
+    let function = |args: &[ColumnarValue]| -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let text = datafusion::arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        let out: BooleanArray = text
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(|v| is_ipv4(v.as_bytes()) || v.parse::<std::net::IpAddr>().is_ok()))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    };
+    create_udf("is_ip", vec![DataType::Utf8], DataType::Boolean, Volatility::Immutable, Arc::new(function))
+}
+
+/// A fast check for dotted-quad IPv4 as `Ipv4Addr` parses it (no leading zeros); anything
+/// else goes to the full parser.
+fn is_ipv4(b: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in b.split(|&c| c == b'.') {
+        parts += 1;
+        let ok = matches!(part.len(), 1..=3)
+            && part.iter().all(u8::is_ascii_digit)
+            && !(part.len() > 1 && part[0] == b'0')
+            && part.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 255;
+        if !ok || parts > 4 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 /// `date_trunc` with an arithmetic fast path for UTC microsecond timestamps.
@@ -112,6 +148,24 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::RecordBatch;
     use datafusion::arrow::datatypes::{Field, Schema};
+
+    #[test]
+    fn ipv4_fast_path_agrees_with_the_parser() {
+        for ip in [
+            "10.0.0.1",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "a.b.c.d",
+            "",
+            "1..2.3",
+            "::1",
+        ] {
+            assert_eq!(is_ipv4(ip.as_bytes()), ip.parse::<std::net::Ipv4Addr>().is_ok(), "{ip}");
+        }
+    }
 
     #[test]
     fn fast_path_applies_to_utc_micros_only() {

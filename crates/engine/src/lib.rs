@@ -1,33 +1,52 @@
-//! The logfusion engine: configuration, discovering and registering log tables in a DataFusion
-//! session, and the line accounting of executed queries. Front ends (the CLI, the server) build
-//! on this.
+//! The logfusion engine: everything between a front end (the CLI, a server, a cluster
+//! executor) and DataFusion.
+//!
+//! - [`Environment`]: config, discovered tables ([`Catalog`]), session settings and runtime,
+//!   built once from [`EnvironmentOptions`]; [`Session`]s with every table registered.
+//! - [`Suite`] and [`run_suite`]: query files split into named [`Statement`]s, run with their
+//!   results written ([`ResultFile`]) and measured ([`StatementReport`]) into the performance
+//!   log and the reports ([`report`]).
+//! - [`validate()`], [`write_rejects`] and [`export_tables`]: what is wrong in log files, every
+//!   reject, whole tables as Parquet.
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), logfusion_engine::EngineError> {
+//! use logfusion_engine::{Environment, EnvironmentOptions, Suite, SuiteOptions, run_suite, Quiet};
+//! let env = Environment::load(&EnvironmentOptions { log_dir: Some("data/samples".into()), ..Default::default() })?;
+//! env.catalog.require_tables()?;
+//! let suite = Suite::load("queries".as_ref(), &env.params(&[])?)?;
+//! let options = SuiteOptions { out: "out".into(), csv: false };
+//! let report = env.runtime().block_on(run_suite(&env, &suite, &options, &Quiet))?;
+//! println!("{} statements in {:.3} s", report.statements.len(), report.total_seconds());
+//! # Ok(()) }
+//! ```
 
-pub mod catalog;
-pub mod config;
-pub mod export;
-pub mod functions;
-pub mod memory;
+mod catalog;
+mod config;
+mod environment;
+mod error;
+mod export;
+mod functions;
+mod metrics;
+mod output;
 pub mod report;
-pub mod runner;
-pub mod scan_stats;
-pub mod session;
-pub mod validate;
+mod run;
+mod session;
+mod suite;
+mod validate;
 
-pub use catalog::{Catalog, LogTable, SourceRequest};
-pub use config::{Config, ConfigError};
-pub use scan_stats::{TableScanStats, scan_stats};
-pub use session::{SessionSettings, session_context, tracked_session};
-
-/// Errors of the engine, each a one-line message for the user.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// Bad configuration.
-    #[error("{0}")]
-    Config(String),
-    /// Missing or unusable input files.
-    #[error("{0}")]
-    Input(String),
-    /// An error from DataFusion (planning or execution).
-    #[error("{0}")]
-    DataFusion(#[from] datafusion::error::DataFusionError),
-}
+pub use catalog::{Catalog, SourceRequest};
+pub use config::{ByteSize, ByteSizeError, Config, ConfigError, LoggingConfig, SourceConfig};
+pub use environment::{DEFAULT_CONFIG, Environment, EnvironmentOptions};
+pub use error::{EngineError, Result, one_line};
+pub use export::{ExportedTable, PartitionKey, export_tables};
+pub use functions::register_functions;
+pub use metrics::{OperatorReport, PeakMemoryPool, ProcessUsage, TableScanStats, operators, scan_stats, top_operators};
+pub use output::{PARQUET_ZSTD_LEVEL, ResultFile, ResultFormat, ResultWriter, parquet_properties};
+pub use run::{
+    PREVIEW_ROWS, Quiet, ResultSink, RunObserver, StatementReport, SuiteOptions, SuiteReport, now_rfc3339, plan_sql,
+    run_statement, run_suite, write_text,
+};
+pub use session::{Session, SessionSettings, runtime};
+pub use suite::{Skipped, Statement, Suite, missing_tables, split_statements, substitute};
+pub use validate::{FileReport, RuleCount, ValidateOptions, ValidationReport, default_rules, validate, write_rejects};

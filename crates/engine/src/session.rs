@@ -1,4 +1,5 @@
-//! The DataFusion session logfusion queries run in: partitions, batch size, memory pool.
+//! The DataFusion session logfusion queries run in: partitions, batch size, memory pool,
+//! logfusion's functions and session options; and the tokio runtime they run on.
 
 use std::sync::Arc;
 
@@ -6,9 +7,9 @@ use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMem
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::EngineError;
-use crate::config::Config;
-use crate::memory::PeakMemoryPool;
+use crate::config::{Config, ConfigError};
+use crate::error::{EngineError, Result};
+use crate::metrics::PeakMemoryPool;
 
 /// Settings of a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub struct SessionSettings {
     pub batch_size: usize,
     /// Memory for operators before they spill; `None` is unlimited.
     pub memory_limit: Option<u64>,
-    /// Extra DataFusion settings (`datafusion.*` keys) as text.
+    /// Extra DataFusion and `logfusion.*` settings as text.
     pub options: Vec<(String, String)>,
 }
 
@@ -40,38 +41,60 @@ impl SessionSettings {
         SessionSettings {
             partitions: config.workers(),
             batch_size: config.batch_size,
-            memory_limit: config.memory_limit,
+            memory_limit: config.memory_limit.map(|b| b.0),
             options,
         }
     }
-}
 
-/// A session with `settings`. Byte-range splitting kicks in for files from 1 MiB.
-pub fn session_context(settings: &SessionSettings) -> Result<SessionContext, EngineError> {
-    Ok(tracked_session(settings)?.0)
-}
-
-/// A session with `settings` and the pool that measures its peak memory.
-pub fn tracked_session(settings: &SessionSettings) -> Result<(SessionContext, Arc<PeakMemoryPool>), EngineError> {
-    let mut config = SessionConfig::new()
-        .with_target_partitions(settings.partitions.max(1))
-        .with_batch_size(settings.batch_size.max(1))
-        .with_information_schema(true)
-        .with_option_extension(logfusion_datasource::LogScanOptions::default());
-    for (key, value) in &settings.options {
-        config
-            .options_mut()
-            .set(key, value)
-            .map_err(|e| EngineError::Config(format!("config datafusion: {key}: {e}")))?;
+    /// These settings with one more option (`datafusion.*` or `logfusion.*`) set.
+    pub fn with_option(mut self, key: &str, value: impl ToString) -> Self {
+        self.options.retain(|(k, _)| k != key);
+        self.options.push((key.to_string(), value.to_string()));
+        self
     }
-    let inner: Arc<dyn MemoryPool> = match settings.memory_limit {
-        Some(limit) => Arc::new(FairSpillPool::new(limit as usize)),
-        None => Arc::new(UnboundedMemoryPool::default()),
-    };
-    let pool = Arc::new(PeakMemoryPool::new(inner));
-    let runtime =
-        RuntimeEnvBuilder::new().with_memory_pool(pool.clone()).build_arc().map_err(EngineError::DataFusion)?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
-    crate::functions::register_functions(&ctx);
-    Ok((ctx, pool))
+}
+
+/// A session and the memory pool that measures its peak.
+#[derive(Clone)]
+pub struct Session {
+    /// The DataFusion session.
+    pub ctx: SessionContext,
+    /// Its memory pool, remembering the peak reservation since the last reset.
+    pub pool: Arc<PeakMemoryPool>,
+}
+
+impl Session {
+    /// A session with `settings` and logfusion's functions, but no tables. Byte-range
+    /// splitting of plain files starts at DataFusion's `repartition_file_min_size`.
+    pub fn new(settings: &SessionSettings) -> Result<Session> {
+        let mut config = SessionConfig::new()
+            .with_target_partitions(settings.partitions.max(1))
+            .with_batch_size(settings.batch_size.max(1))
+            .with_information_schema(true)
+            .with_option_extension(logfusion_datasource::LogScanOptions::default());
+        for (key, value) in &settings.options {
+            config
+                .options_mut()
+                .set(key, value)
+                .map_err(|e| ConfigError::setting(format!("datafusion.{key}"), crate::error::one_line(&e)))?;
+        }
+        let inner: Arc<dyn MemoryPool> = match settings.memory_limit {
+            Some(limit) => Arc::new(FairSpillPool::new(usize::try_from(limit).unwrap_or(usize::MAX))),
+            None => Arc::new(UnboundedMemoryPool::default()),
+        };
+        let pool = Arc::new(PeakMemoryPool::new(inner));
+        let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool.clone()).build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
+        crate::functions::register_functions(&ctx);
+        Ok(Session { ctx, pool })
+    }
+}
+
+/// A multi-threaded tokio runtime with `workers` worker threads (at least one).
+pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.max(1))
+        .enable_all()
+        .build()
+        .map_err(EngineError::Runtime)
 }

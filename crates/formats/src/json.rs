@@ -7,7 +7,7 @@ use serde_json::Map;
 
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
 use crate::convert::ConvertOptions;
-use crate::record::{RecordColumns, TypeAccumulator, inferred_columns};
+use crate::keyvalue::{RecordColumns, TypeAccumulator, inferred_columns};
 use crate::reject::{Reject, RejectReason};
 use crate::time::{TimestampFormat, parse_rfc3339};
 

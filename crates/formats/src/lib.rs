@@ -18,37 +18,43 @@
 //! assert_eq!(out.finish()[0].len(), 1);
 //! ```
 
-pub mod access;
-pub mod columns;
-pub mod convert;
-pub mod detect;
-pub mod escape;
-pub mod json;
-pub mod logfmt;
-pub mod record;
-pub mod regex_format;
-pub mod reject;
-pub mod syslog;
-pub mod time;
+mod access;
+mod columns;
+mod convert;
+mod detect;
+mod escape;
+mod json;
+mod keyvalue;
+mod logfmt;
+mod regex_format;
+mod reject;
+mod syslog;
+mod time;
 
 use std::fmt;
 
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 
-pub use columns::{BatchBuilder, ColumnSpec, ColumnType, Value, schema_of};
+pub use access::AccessOptions;
+pub use columns::{BatchBuilder, ColumnBuilder, ColumnSpec, ColumnType, Value, schema_of, utc_timestamp_type};
 pub use detect::{Detection, detect_format};
 pub use escape::{escape_excerpt, escape_text};
+pub use json::JsonOptions;
+pub use keyvalue::EXTRA_COLUMN;
+pub use logfmt::LogfmtOptions;
+pub use regex_format::RegexOptions;
 pub use reject::{Reject, RejectReason};
-pub use time::{TimeZoneSpec, TimestampFormat};
+pub use syslog::SyslogOptions;
+pub use time::{TimeZoneError, TimeZoneSpec, TimestampFormat};
 
-use access::{AccessLogParser, AccessOptions, access_columns};
+use access::{AccessLogParser, access_columns};
 use convert::ConvertOptions;
-use json::{JsonOptions, JsonParser, infer_json_columns};
-use logfmt::{LogfmtOptions, LogfmtParser, infer_logfmt_columns};
-use record::RecordColumns;
-use regex_format::{CompiledRegex, RegexOptions, RegexParser, compile_regex};
-use syslog::{SyslogOptions, SyslogParser, syslog_columns};
+use json::{JsonParser, infer_json_columns};
+use keyvalue::RecordColumns;
+use logfmt::{LogfmtParser, infer_logfmt_columns};
+use regex_format::{CompiledRegex, RegexParser, compile_regex};
+use syslog::{SyslogParser, syslog_columns};
 
 /// Parses one line of a format into a [`BatchBuilder`].
 pub trait LineParser: Send {
@@ -61,7 +67,8 @@ pub trait LineParser: Send {
 /// What a parser may know about the file it reads.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FileContext {
-    /// The file's modification time, µs since the epoch (year of RFC 3164 syslog).
+    /// The file's modification time, µs since the epoch: the reference for the year of
+    /// RFC 3164 syslog timestamps.
     pub modified_micros: Option<i64>,
 }
 
@@ -69,14 +76,28 @@ pub struct FileContext {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FormatError {
     /// An unknown format name.
-    #[error("unknown format {0:?} (known: access, combined, common, syslog, json, logfmt, regex)")]
-    UnknownFormat(String),
+    #[error("unknown format {name:?} (known: access, combined, common, syslog, json, logfmt, regex)")]
+    UnknownFormat {
+        /// The name given.
+        name: String,
+    },
+    /// The `regex` format was named without a pattern.
+    #[error("the regex format needs a pattern in config.yaml (options: {{pattern: ...}})")]
+    RegexNeedsPattern,
     /// The regex does not compile or has no named groups.
-    #[error("bad regex: {0}")]
-    BadRegex(String),
+    #[error("bad regex {pattern:?}: {message}")]
+    BadRegex {
+        /// The pattern.
+        pattern: String,
+        /// Why it is unusable.
+        message: String,
+    },
     /// A configured column is not a named group of the regex.
-    #[error("column {0:?} is not a named group of the pattern")]
-    UnknownColumn(String),
+    #[error("column {column:?} is not a named group of the pattern")]
+    UnknownColumn {
+        /// The column.
+        column: String,
+    },
 }
 
 /// The families of formats.
@@ -131,19 +152,20 @@ pub enum FormatSpec {
 }
 
 impl FormatSpec {
-    /// The default spec of a built-in format name (`combined`/`common` are `access`).
+    /// The default spec of a built-in format name (`combined`, `common`, `nginx` and `apache`
+    /// are `access`; `ndjson` and `jsonl` are `json`).
     pub fn parse_name(name: &str) -> Result<FormatSpec, FormatError> {
         Ok(match name {
             "access" | "combined" | "common" | "nginx" | "apache" => FormatSpec::Access(AccessOptions::default()),
             "syslog" => FormatSpec::Syslog(SyslogOptions::default()),
             "json" | "ndjson" | "jsonl" => FormatSpec::Json(JsonOptions::default()),
             "logfmt" => FormatSpec::Logfmt(LogfmtOptions::default()),
-            "regex" => return Err(FormatError::BadRegex("the regex format needs a pattern in config.yaml".into())),
-            other => return Err(FormatError::UnknownFormat(other.to_string())),
+            "regex" => return Err(FormatError::RegexNeedsPattern),
+            other => return Err(FormatError::UnknownFormat { name: other.to_string() }),
         })
     }
 
-    /// The default spec of a kind (regex has no default).
+    /// The default spec of a kind (`None` for regex, which needs a pattern).
     pub fn default_for(kind: FormatKind) -> Option<FormatSpec> {
         Self::parse_name(kind.name()).ok()
     }
@@ -165,32 +187,45 @@ impl FormatSpec {
     }
 }
 
+/// What a resolved format parses with: its options, inferred columns or compiled pattern.
+#[derive(Debug, Clone)]
+enum Compiled {
+    Access(AccessOptions),
+    Syslog(SyslogOptions),
+    Json(RecordColumns),
+    Logfmt(RecordColumns),
+    Regex(CompiledRegex, TimestampFormat),
+}
+
 /// A format with a fixed schema: options checked, regex compiled, JSON/logfmt columns inferred.
 #[derive(Debug, Clone)]
 pub struct ResolvedFormat {
     spec: FormatSpec,
     timezone: TimeZoneSpec,
     columns: Vec<ColumnSpec>,
-    regex: Option<CompiledRegex>,
+    compiled: Compiled,
 }
 
 impl ResolvedFormat {
     /// Resolves `spec`; `sample` (first lines of the files) is used to infer JSON/logfmt columns.
     pub fn resolve(spec: FormatSpec, timezone: TimeZoneSpec, sample: &[&str]) -> Result<Self, FormatError> {
-        let mut regex = None;
-        let columns = match &spec {
-            FormatSpec::Access(o) => access_columns(o),
-            FormatSpec::Syslog(_) => syslog_columns(),
-            FormatSpec::Json(o) => infer_json_columns(sample, o),
-            FormatSpec::Logfmt(o) => infer_logfmt_columns(sample, o),
+        let (columns, compiled) = match &spec {
+            FormatSpec::Access(o) => (access_columns(o), Compiled::Access(o.clone())),
+            FormatSpec::Syslog(o) => (syslog_columns(), Compiled::Syslog(o.clone())),
+            FormatSpec::Json(o) => {
+                let columns = infer_json_columns(sample, o);
+                (columns.clone(), Compiled::Json(RecordColumns::new(columns)))
+            }
+            FormatSpec::Logfmt(o) => {
+                let columns = infer_logfmt_columns(sample, o);
+                (columns.clone(), Compiled::Logfmt(RecordColumns::new(columns)))
+            }
             FormatSpec::Regex(o) => {
                 let c = compile_regex(o)?;
-                let cols = c.columns.clone();
-                regex = Some(c);
-                cols
+                (c.columns.clone(), Compiled::Regex(c, o.timestamp_format.clone()))
             }
         };
-        Ok(ResolvedFormat { spec, timezone, columns, regex })
+        Ok(ResolvedFormat { spec, timezone, columns, compiled })
     }
 
     /// The format's family.
@@ -218,40 +253,24 @@ impl ResolvedFormat {
         schema_of(&self.columns)
     }
 
+    /// The column holding each line's time: the timestamp column named `ts`, else the first
+    /// timestamp column; `None` when the format has none.
+    pub fn time_column(&self) -> Option<usize> {
+        let is_time = |c: &&ColumnSpec| c.column_type == ColumnType::Timestamp;
+        let named = self.columns.iter().position(|c| c.name == "ts" && is_time(&c));
+        named.or_else(|| self.columns.iter().position(|c| is_time(&c)))
+    }
+
     /// A new parser for one file (or byte range of it).
     pub fn parser(&self, ctx: &FileContext) -> Box<dyn LineParser> {
-        let convert = ConvertOptions {
-            timezone: self.timezone,
-            timestamp_format: match &self.spec {
-                FormatSpec::Regex(o) => o.timestamp_format.clone(),
-                _ => TimestampFormat::Rfc3339,
-            },
-        };
-        match (&self.spec, &self.regex) {
-            (FormatSpec::Access(o), _) => Box::new(AccessLogParser::new(o)),
-            (FormatSpec::Syslog(o), _) => Box::new(SyslogParser::new(o, self.timezone, ctx)),
-            (FormatSpec::Json(_), _) => Box::new(JsonParser::new(RecordColumns::new(self.columns.clone()), convert)),
-            (FormatSpec::Logfmt(_), _) => {
-                Box::new(LogfmtParser::new(RecordColumns::new(self.columns.clone()), convert))
-            }
-            (FormatSpec::Regex(_), Some(c)) => Box::new(RegexParser::new(c.clone(), convert)),
-            (FormatSpec::Regex(o), None) => {
-                // resolve() always compiles; recompiling keeps this total without a panic path.
-                match compile_regex(o) {
-                    Ok(c) => Box::new(RegexParser::new(c, convert)),
-                    Err(e) => Box::new(FailingParser(e.to_string())),
-                }
-            }
+        let convert = |timestamp_format: TimestampFormat| ConvertOptions { timezone: self.timezone, timestamp_format };
+        match &self.compiled {
+            Compiled::Access(o) => Box::new(AccessLogParser::new(o)),
+            Compiled::Syslog(o) => Box::new(SyslogParser::new(o, self.timezone, ctx)),
+            Compiled::Json(c) => Box::new(JsonParser::new(c.clone(), convert(TimestampFormat::Rfc3339))),
+            Compiled::Logfmt(c) => Box::new(LogfmtParser::new(c.clone(), convert(TimestampFormat::Rfc3339))),
+            Compiled::Regex(c, ts) => Box::new(RegexParser::new(c.clone(), convert(ts.clone()))),
         }
-    }
-}
-
-/// A parser that rejects every line (a regex that stopped compiling).
-struct FailingParser(String);
-
-impl LineParser for FailingParser {
-    fn parse(&mut self, _line: &str, _out: &mut BatchBuilder) -> Result<(), Reject> {
-        Err(Reject::new(RejectReason::RegexMismatch, self.0.clone()))
     }
 }
 

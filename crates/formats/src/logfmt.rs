@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::columns::{BatchBuilder, ColumnSpec, Value};
 use crate::convert::{ConvertOptions, convert_text, infer_text_type};
-use crate::record::{RecordColumns, TypeAccumulator, inferred_columns};
+use crate::keyvalue::{RecordColumns, TypeAccumulator, inferred_columns};
 use crate::reject::{Reject, RejectReason, syntax};
 
 /// Options of the logfmt format.

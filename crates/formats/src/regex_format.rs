@@ -41,7 +41,8 @@ pub struct CompiledRegex {
 
 /// Compiles `opts`, checking that every configured column names a group of the pattern.
 pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> {
-    let regex = Regex::new(&opts.pattern).map_err(|e| FormatError::BadRegex(e.to_string()))?;
+    let regex = Regex::new(&opts.pattern)
+        .map_err(|e| FormatError::BadRegex { pattern: opts.pattern.clone(), message: one_line(&e.to_string()) })?;
     let mut columns = Vec::new();
     let mut group_of_column = Vec::new();
     for (g, name) in regex.capture_names().enumerate() {
@@ -52,12 +53,20 @@ pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> 
         }
     }
     if columns.is_empty() {
-        return Err(FormatError::BadRegex("the pattern has no named groups such as (?P<status>\\d+)".into()));
+        return Err(FormatError::BadRegex {
+            pattern: opts.pattern.clone(),
+            message: "no named groups such as (?P<status>\\d+)".into(),
+        });
     }
     if let Some(unknown) = opts.columns.keys().find(|k| !columns.iter().any(|c| &c.name == *k)) {
-        return Err(FormatError::UnknownColumn(unknown.clone()));
+        return Err(FormatError::UnknownColumn { column: unknown.clone() });
     }
     Ok(CompiledRegex { regex, columns, group_of_column })
+}
+
+/// The regex crate's multi-line syntax errors (pattern, caret, reason) as one line.
+fn one_line(message: &str) -> String {
+    message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Parser of lines of a user-defined regex format.
@@ -143,13 +152,13 @@ mod tests {
     fn config_errors() {
         assert!(matches!(
             compile_regex(&RegexOptions { pattern: "(".into(), ..Default::default() }),
-            Err(FormatError::BadRegex(_))
+            Err(FormatError::BadRegex { .. })
         ));
         let o = RegexOptions {
             pattern: "(?P<a>x)".into(),
             columns: [("b".to_string(), ColumnType::Int64)].into(),
             ..Default::default()
         };
-        assert!(matches!(compile_regex(&o), Err(FormatError::UnknownColumn(b)) if b == "b"));
+        assert!(matches!(compile_regex(&o), Err(FormatError::UnknownColumn { column }) if column == "b"));
     }
 }

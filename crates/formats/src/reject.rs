@@ -24,11 +24,14 @@ pub enum RejectReason {
     BadJson,
     /// A user-defined regex did not match the line.
     RegexMismatch,
+    /// Reading the file broke off (truncated or corrupt data, a file that vanished or changed
+    /// under the scan). Not a line: recorded once where reading stopped.
+    ReadError,
 }
 
 impl RejectReason {
     /// Every reason, in a stable order.
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::EmptyLine,
         RejectReason::InvalidUtf8,
         RejectReason::LineTooLong,
@@ -37,6 +40,7 @@ impl RejectReason {
         RejectReason::BadField,
         RejectReason::BadJson,
         RejectReason::RegexMismatch,
+        RejectReason::ReadError,
     ];
 
     /// The stable snake_case code of this reason.
@@ -50,6 +54,7 @@ impl RejectReason {
             RejectReason::BadField => "bad_field",
             RejectReason::BadJson => "bad_json",
             RejectReason::RegexMismatch => "regex_mismatch",
+            RejectReason::ReadError => "read_error",
         }
     }
 }

@@ -115,13 +115,12 @@ fn token(s: &str) -> Option<(&str, &str)> {
     Some((&s[..i], &s[i + 1..]))
 }
 
-fn bad_ts(text: &str) -> Reject {
+/// A timestamp reject quoting `text` (bytes: the first 15 bytes of a line may end inside a
+/// multi-byte character).
+fn bad_ts(text: &[u8]) -> Reject {
     Reject::new(
         RejectReason::BadTimestamp,
-        format!(
-            "timestamp {:?} is neither \"Mmm dd hh:mm:ss\" nor RFC 3339",
-            crate::escape::escape_excerpt(text.as_bytes(), 40)
-        ),
+        format!("timestamp {:?} is neither \"Mmm dd hh:mm:ss\" nor RFC 3339", crate::escape::escape_excerpt(text, 40)),
     )
 }
 
@@ -134,7 +133,7 @@ impl SyslogParser {
             Some(
                 parse_rfc3339(ts_text.as_bytes())
                     .and_then(|t| t.to_utc(&self.timezone))
-                    .ok_or_else(|| bad_ts(ts_text))?,
+                    .ok_or_else(|| bad_ts(ts_text.as_bytes()))?,
             )
         };
         let (hostname, rest) = token(rest).ok_or_else(|| syntax("RFC 5424: no hostname"))?;
@@ -169,13 +168,15 @@ impl SyslogParser {
         let (ts, rest) = if b.first().is_some_and(u8::is_ascii_digit) {
             // high-precision variant written by rsyslog: RFC 3339 instead of "Mmm dd hh:mm:ss"
             let (t, r) = token(rest).ok_or_else(|| syntax("no space after the timestamp"))?;
-            let ts = parse_rfc3339(t.as_bytes()).and_then(|p| p.to_utc(&self.timezone)).ok_or_else(|| bad_ts(t))?;
+            let ts = parse_rfc3339(t.as_bytes())
+                .and_then(|p| p.to_utc(&self.timezone))
+                .ok_or_else(|| bad_ts(t.as_bytes()))?;
             (ts, r)
         } else {
             if b.len() < 16 {
-                return Err(bad_ts(rest));
+                return Err(bad_ts(b));
             }
-            let ts = self.bsd_timestamp(&b[..15]).ok_or_else(|| bad_ts(&rest[..15]))?;
+            let ts = self.bsd_timestamp(&b[..15]).ok_or_else(|| bad_ts(&b[..15]))?;
             if b[15] != b' ' {
                 return Err(syntax("no space after the timestamp"));
             }

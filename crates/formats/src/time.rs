@@ -206,8 +206,16 @@ impl TimeZoneSpec {
     }
 }
 
+/// A time zone name that is neither UTC, an offset nor an IANA zone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown timezone {text:?} (use UTC, an offset like +02:00, or an IANA name like Europe/Berlin)")]
+pub struct TimeZoneError {
+    /// The name given.
+    pub text: String,
+}
+
 impl FromStr for TimeZoneSpec {
-    type Err = String;
+    type Err = TimeZoneError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case("utc") || s == "Z" {
@@ -216,14 +224,12 @@ impl FromStr for TimeZoneSpec {
         if let Some(off) = parse_offset_hhmm(s.as_bytes()) {
             return Ok(TimeZoneSpec::Fixed(off as i32));
         }
-        s.parse::<chrono_tz::Tz>().map(TimeZoneSpec::Named).map_err(|_| {
-            format!("unknown timezone {s:?} (use UTC, an offset like +02:00, or an IANA name like Europe/Berlin)")
-        })
+        s.parse::<chrono_tz::Tz>().map(TimeZoneSpec::Named).map_err(|_| TimeZoneError { text: s.to_string() })
     }
 }
 
 impl TryFrom<String> for TimeZoneSpec {
-    type Error = String;
+    type Error = TimeZoneError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         s.parse()
     }

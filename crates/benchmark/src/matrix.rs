@@ -22,7 +22,10 @@ pub struct Axis {
 impl Axis {
     /// Parses `key=v1,v2,...`.
     pub fn parse(text: &str) -> Result<Axis, BenchError> {
-        let usage = |why: &str| BenchError::Usage(format!("--matrix {text:?}: {why} (expected KEY=V1,V2,...)"));
+        let usage = |why: &str| BenchError::Matrix {
+            text: format!("{text:?}"),
+            message: format!("{why} (expected KEY=V1,V2,...)"),
+        };
         let (key, values) = text.split_once('=').ok_or_else(|| usage("no '='"))?;
         let key = key.trim();
         if key.is_empty() {
@@ -66,7 +69,7 @@ impl Setting {
     pub fn apply(&self, base: &SessionSettings) -> Result<SessionSettings, BenchError> {
         let mut out = base.clone();
         for (key, value) in &self.pairs {
-            let bad = |why: String| BenchError::Usage(format!("--matrix {key}={value}: {why}"));
+            let bad = |why: String| BenchError::Matrix { text: format!("{key}={value}"), message: why };
             let positive = || match value.parse::<usize>() {
                 Ok(n) if n > 0 => Ok(n),
                 _ => Err(bad("expected a whole number of at least 1".to_string())),
@@ -77,7 +80,7 @@ impl Setting {
                 "memory_limit" => {
                     out.memory_limit = match value.as_str() {
                         "none" | "unlimited" => None,
-                        v => Some(logfusion_engine::config::parse_bytes(v).map_err(bad)?),
+                        v => Some(v.parse::<logfusion_engine::ByteSize>().map_err(|e| bad(e.to_string()))?.0),
                     }
                 }
                 "projection_pushdown" => {
@@ -86,18 +89,13 @@ impl Setting {
                         "off" | "false" => "false",
                         _ => return Err(bad("expected on or off".to_string())),
                     };
-                    set_option(&mut out, "logfusion.projection_pushdown", on);
+                    out = out.with_option("logfusion.projection_pushdown", on);
                 }
-                option => set_option(&mut out, option, value),
+                option => out = out.with_option(option, value),
             }
         }
         Ok(out)
     }
-}
-
-fn set_option(settings: &mut SessionSettings, key: &str, value: &str) {
-    settings.options.retain(|(k, _)| k != key);
-    settings.options.push((key.to_string(), value.to_string()));
 }
 
 /// Every combination of the axes' values, the first axis varying slowest. No axes: one

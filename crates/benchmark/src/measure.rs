@@ -1,15 +1,11 @@
 //! Running the benchmark: one session (and runtime) per setting, warm-up rounds, then measured
 //! rounds that interleave the settings so machine noise falls on all of them alike.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use datafusion::arrow::util::display::array_value_to_string;
 use datafusion::prelude::SessionContext;
-use logfusion_engine::memory::PeakMemoryPool;
-use logfusion_engine::runner::{OperatorReport, QueryFile, StatementReport, run_statement};
-use logfusion_engine::{EngineError, SessionSettings};
+use logfusion_engine::{Environment, OperatorReport, Quiet, Session, Statement, StatementReport, run_statement};
 use serde::{Deserialize, Serialize};
 
 use crate::BenchError;
@@ -30,84 +26,39 @@ pub struct BenchOptions {
     pub iterations: usize,
 }
 
-/// One statement of the suite, parameters substituted.
-#[derive(Debug, Clone)]
-pub struct Statement {
-    /// Name in tables and files: the file stem, `_2`, `_3`… for later statements of a file.
-    pub name: String,
-    /// The query file stem.
-    pub query: String,
-    /// Index of the statement in its file.
-    pub index: usize,
-    /// The SQL.
-    pub sql: String,
-}
-
-/// The statements of `files` with `params` substituted.
-pub fn statements(files: &[QueryFile], params: &BTreeMap<String, String>) -> Result<Vec<Statement>, BenchError> {
-    use logfusion_engine::runner::{split_statements, substitute};
-    let mut out = Vec::new();
-    for file in files {
-        let sql =
-            substitute(&file.sql, params).map_err(|e| BenchError::Usage(format!("{}: {e}", file.path.display())))?;
-        for (index, sql) in split_statements(&sql).into_iter().enumerate() {
-            let name = if index == 0 { file.name.clone() } else { format!("{}_{}", file.name, index + 1) };
-            out.push(Statement { name, query: file.name.clone(), index, sql });
-        }
-    }
-    Ok(out)
-}
-
-/// A setting ready to run: its runtime (with `max_workers` threads), session and memory pool.
+/// A setting ready to run: its runtime (with `max_workers` threads) and session.
 pub struct Prepared {
     /// The matrix values.
     pub setting: Setting,
     runtime: tokio::runtime::Runtime,
-    ctx: SessionContext,
-    pool: Arc<PeakMemoryPool>,
+    session: Session,
 }
 
 impl Prepared {
-    /// A runtime and a session for `setting` applied to `base`; `register` adds the tables.
-    pub fn new(
-        setting: Setting,
-        base: &SessionSettings,
-        register: &dyn Fn(&SessionContext) -> Result<(), EngineError>,
-    ) -> Result<Prepared, BenchError> {
-        let settings = setting.apply(base)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(settings.partitions.max(1))
-            .enable_all()
-            .build()
-            .map_err(|e| BenchError::Usage(format!("cannot start a runtime for {}: {e}", setting.label())))?;
-        let (ctx, pool) = logfusion_engine::tracked_session(&settings)
-            .map_err(|e| BenchError::Usage(format!("--matrix {}: {e}", setting.label())))?;
-        register(&ctx)?;
-        Ok(Prepared { setting, runtime, ctx, pool })
+    /// A runtime and a session with `env`'s tables for `setting` applied to `env`'s settings.
+    pub fn new(setting: Setting, env: &Environment) -> Result<Prepared, BenchError> {
+        let settings = setting.apply(&env.settings)?;
+        let runtime = logfusion_engine::runtime(settings.partitions)?;
+        let session = env
+            .session_with(&settings)
+            .map_err(|e| BenchError::Matrix { text: setting.label(), message: e.to_string() })?;
+        Ok(Prepared { setting, runtime, session })
     }
 
     /// The session of this setting.
     pub fn context(&self) -> &SessionContext {
-        &self.ctx
+        &self.session.ctx
     }
 
     fn run(&self, statement: &Statement) -> Result<StatementReport, BenchError> {
-        let report = self.runtime.block_on(run_statement(
-            &self.ctx,
-            &self.pool,
-            &statement.query,
-            statement.index,
-            &statement.sql,
-            None,
-            &|_| {},
-        ));
-        report.map_err(|source| BenchError::Query { query: statement.name.clone(), source })
+        let report = self.runtime.block_on(run_statement(&self.session, statement, None, &Quiet));
+        report.map_err(|source| BenchError::Query { query: statement.name.clone(), source: Box::new(source) })
     }
 
     /// `EXPLAIN` of `sql` (logical and physical plan), or why there is none.
     fn explain(&self, sql: &str) -> String {
         let explain = async {
-            let batches = self.ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await?;
+            let batches = self.session.ctx.sql(&format!("EXPLAIN {sql}")).await?.collect().await?;
             let mut text = String::new();
             for batch in batches {
                 for row in 0..batch.num_rows() {
@@ -130,7 +81,8 @@ pub struct Sample {
     /// Result rows.
     pub rows: u64,
     /// Bytes read by log scans.
-    pub bytes_scanned: u64,
+    #[serde(alias = "bytes_scanned")]
+    pub bytes_read: u64,
     /// Lines read by log scans.
     pub lines_read: u64,
     /// Peak bytes reserved by operators.
@@ -168,7 +120,8 @@ pub struct QueryResult {
     /// Whether the row count differed between runs (a query whose answer is not fixed).
     pub rows_vary: bool,
     /// Bytes read by log scans in the median run.
-    pub bytes_scanned: u64,
+    #[serde(alias = "bytes_scanned")]
+    pub bytes_read: u64,
     /// Lines read by log scans in the median run.
     pub lines_read: u64,
     /// Highest peak operator memory over the runs, bytes.
@@ -262,24 +215,27 @@ pub struct BenchRun {
 impl BenchRun {
     /// Reads a run saved with [`BenchRun::save`].
     pub fn load(path: &Path) -> Result<BenchRun, BenchError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| BenchError::File(format!("cannot read {}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| BenchError::Unreadable { path: path.into(), source })?;
         let run: BenchRun = serde_json::from_str(&text)
-            .map_err(|e| BenchError::File(format!("{}: not a saved bench run: {e}", path.display())))?;
+            .map_err(|e| BenchError::File { path: path.into(), message: format!("not a saved bench run: {e}") })?;
         if run.format_version != FORMAT_VERSION {
-            return Err(BenchError::File(format!(
-                "{}: saved with layout version {}, this logfusion reads version {FORMAT_VERSION}",
-                path.display(),
-                run.format_version
-            )));
+            return Err(BenchError::File {
+                path: path.into(),
+                message: format!(
+                    "saved with layout version {}, this logfusion reads version {FORMAT_VERSION}",
+                    run.format_version
+                ),
+            });
         }
         Ok(run)
     }
 
     /// Writes the run as pretty JSON.
     pub fn save(&self, path: &Path) -> Result<(), BenchError> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| BenchError::File(e.to_string()))?;
-        std::fs::write(path, text + "\n").map_err(|e| BenchError::File(format!("cannot write {}: {e}", path.display())))
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| BenchError::File { path: path.into(), message: e.to_string() })?;
+        logfusion_engine::write_text(path, &(text + "\n")).map_err(BenchError::from)
     }
 }
 
@@ -293,7 +249,7 @@ pub fn run(
     progress: &mut dyn FnMut(usize, usize, &str, &str),
 ) -> Result<Vec<SettingResult>, BenchError> {
     if options.iterations == 0 {
-        return Err(BenchError::Usage("--iterations must be at least 1".to_string()));
+        return Err(BenchError::Argument { name: "--iterations", message: "must be at least 1".into() });
     }
     let rounds = options.warmup + options.iterations;
     let mut reports: Vec<Vec<Vec<StatementReport>>> =
@@ -344,7 +300,7 @@ fn summarise(name: &str, runs: &[StatementReport], explain: String) -> QueryResu
         lines_per_second: series(|r| r.lines_per_second),
         rows: median.rows_out,
         rows_vary: runs.iter().any(|r| r.rows_out != median.rows_out),
-        bytes_scanned: median.bytes_scanned,
+        bytes_read: median.bytes_read,
         lines_read: median.lines_read,
         peak_memory_bytes: runs.iter().map(|r| r.peak_memory_bytes).max().unwrap_or(0),
         top_operators: top_operators(&median.operators),
@@ -355,7 +311,7 @@ fn summarise(name: &str, runs: &[StatementReport], explain: String) -> QueryResu
             .map(|r| Sample {
                 wall_seconds: r.wall_seconds,
                 rows: r.rows_out,
-                bytes_scanned: r.bytes_scanned,
+                bytes_read: r.bytes_read,
                 lines_read: r.lines_read,
                 peak_memory_bytes: r.peak_memory_bytes,
             })
@@ -366,11 +322,8 @@ fn summarise(name: &str, runs: &[StatementReport], explain: String) -> QueryResu
 /// The [`TOP_OPERATORS`] operators with the most time, with their share of the plan's total.
 pub fn top_operators(operators: &[OperatorReport]) -> Vec<OperatorShare> {
     let total: u64 = operators.iter().filter_map(|o| o.time_ns).sum();
-    let mut timed: Vec<&OperatorReport> = operators.iter().filter(|o| o.time_ns.is_some_and(|t| t > 0)).collect();
-    timed.sort_by_key(|o| std::cmp::Reverse(o.time_ns));
-    timed
+    logfusion_engine::top_operators(operators, TOP_OPERATORS)
         .into_iter()
-        .take(TOP_OPERATORS)
         .map(|o| {
             let time_ns = o.time_ns.unwrap_or(0);
             OperatorShare {

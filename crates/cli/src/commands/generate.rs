@@ -5,9 +5,38 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use logfusion_engine::ByteSize;
+
+/// Arguments of `logfusion gen`.
+#[derive(Debug, clap::Args)]
+pub struct GenArgs {
+    /// Format to generate: access, syslog, json, logfmt.
+    #[arg(long, default_value = "access")]
+    format: String,
+    /// Approximate size, e.g. 512MiB or 5GiB.
+    #[arg(long, default_value = "64MiB")]
+    size: ByteSize,
+    /// One malformed line in every N lines (0: none).
+    #[arg(long, default_value_t = 0)]
+    malformed_every: u64,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Output file (`-` for stdout).
+    #[arg(long, default_value = "data/generated/access.log")]
+    out: PathBuf,
+}
+
+/// Generates the data set.
+pub fn run(args: &GenArgs) -> anyhow::Result<ExitCode> {
+    generate(&args.format, args.size.0, args.malformed_every, args.seed, &args.out)?;
+    Ok(ExitCode::SUCCESS)
+}
 
 /// xorshift64* — small, fast, deterministic.
 struct Rng(u64);
@@ -145,7 +174,7 @@ fn line(format: &str, rng: &mut Rng, t: u64, out: &mut String) {
 
 /// Writes about `bytes` bytes of `format` lines to `out` (`-` is stdout); every
 /// `malformed_every`-th line (if not 0) is garbage that must end up as a reject.
-pub fn generate(format: &str, bytes: u64, malformed_every: u64, seed: u64, out: &Path) -> anyhow::Result<()> {
+fn generate(format: &str, bytes: u64, malformed_every: u64, seed: u64, out: &Path) -> anyhow::Result<()> {
     let format = match format {
         "access" | "combined" | "nginx" => "access",
         "syslog" | "json" | "logfmt" => format,

@@ -9,14 +9,9 @@ pub fn seconds(s: f64) -> String {
     if s < 1.0 { format!("{:.1} ms", s * 1e3) } else { format!("{s:.3} s") }
 }
 
-/// Bytes in KiB, MiB or GiB, one decimal.
+/// Bytes in B, KiB, MiB, GiB or TiB, one decimal.
 pub fn size(bytes: u64) -> String {
-    let b = bytes as f64;
-    match bytes {
-        0..1_048_576 => format!("{:.1} KiB", b / 1024.0),
-        1_048_576..1_073_741_824 => format!("{:.1} MiB", b / 1_048_576.0),
-        _ => format!("{:.1} GiB", b / 1_073_741_824.0),
-    }
+    logfusion_engine::ByteSize(bytes).to_string()
 }
 
 fn per_second(n: f64) -> String {
@@ -30,27 +25,25 @@ pub fn grid(header: &[String], rows: &[Vec<String>]) -> String {
 
 /// Like [`grid`], with the first `left` columns, and the last one if `text_last`, left-aligned.
 fn aligned(header: &[String], rows: &[Vec<String>], left: usize, text_last: bool) -> String {
-    let columns = header.len();
-    let width = |c: usize| {
-        rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).chain([header[c].chars().count()]).max()
-    };
-    let widths: Vec<usize> = (0..columns).map(|c| width(c).unwrap_or(0)).collect();
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (c, w) in widths.iter().enumerate() {
-            let cell = cells.get(c).map_or("", String::as_str);
-            let sep = if c == 0 { "" } else { "  " };
-            if c < left || (text_last && c + 1 == columns) {
-                out.push_str(&format!("{sep}{cell:<w$}"));
-            } else {
-                out.push_str(&format!("{sep}{cell:>w$}"));
-            }
-        }
-        out.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header);
+    use comfy_table::{CellAlignment, ContentArrangement, Table, presets::NOTHING};
+    let mut table = Table::new();
+    table.load_preset(NOTHING).set_content_arrangement(ContentArrangement::Disabled).set_header(header);
     for row in rows {
-        out.push_str(&line(row));
+        table.add_row(row);
+    }
+    let columns = header.len();
+    for (c, column) in table.column_iter_mut().enumerate() {
+        let text = c < left || (text_last && c + 1 == columns);
+        column.set_cell_alignment(if text { CellAlignment::Left } else { CellAlignment::Right });
+        column.set_padding((if c == 0 { 0 } else { 2 }, 0));
+    }
+    let mut out = String::new();
+    for line in table.lines() {
+        let line = line.trim_end();
+        if !line.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
     out
 }

@@ -158,7 +158,7 @@ mod tests {
             lines_per_second: wall,
             rows: 10,
             rows_vary: false,
-            bytes_scanned: 0,
+            bytes_read: 0,
             lines_read: 0,
             peak_memory_bytes: 0,
             top_operators: Vec::new(),

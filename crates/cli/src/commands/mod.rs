@@ -1,0 +1,56 @@
+//! One module per subcommand, each with its `#[derive(Args)]` struct and a `run` that returns
+//! the exit code.
+
+pub mod bench;
+pub mod export;
+pub mod generate;
+pub mod query;
+pub mod run;
+pub mod tables;
+pub mod validate;
+
+pub use bench::BenchArgs;
+pub use export::ExportArgs;
+pub use generate::GenArgs;
+pub use query::QueryArgs;
+pub use run::RunArgs;
+pub use tables::TablesArgs;
+pub use validate::ValidateArgs;
+
+use logfusion_engine::{Environment, EnvironmentOptions};
+
+use crate::GlobalArgs;
+
+/// Where tables come from, shared by the commands that read logs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    /// A log directory (read recursively), file, glob or s3:// URL: one table per detected
+    /// format (`access`, `syslog`, `json`, `logfmt`), each with its `<table>_rejects`.
+    /// Without it, the sources of the config file.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<String>,
+    /// Read every file with this format instead of detecting it (access, combined, common,
+    /// syslog, json, logfmt).
+    #[arg(long, value_name = "FMT", value_parser = format_name)]
+    pub format: Option<String>,
+    /// Worker threads and query partitions (overrides max_workers of the config).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_workers: Option<u32>,
+}
+
+impl SourceArgs {
+    /// The environment these arguments (and the global ones) describe.
+    pub fn environment(&self, global: &GlobalArgs) -> logfusion_engine::Result<Environment> {
+        Environment::load(&EnvironmentOptions {
+            config: global.config.clone(),
+            log_dir: self.log_dir.clone(),
+            format: self.format.clone(),
+            max_workers: self.max_workers.map(|n| n as usize),
+        })
+    }
+}
+
+/// A built-in format name, checked by clap (usage error, exit status 2, when unknown).
+pub fn format_name(text: &str) -> Result<String, String> {
+    logfusion_formats::FormatSpec::parse_name(text).map(|_| text.to_string()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,69 @@
+//! `logfusion query`: one SQL statement over the log tables, its result on stdout or in a
+//! file, and a note on stderr for every table whose scan rejected lines.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use futures::StreamExt;
+use logfusion_engine::{Catalog, plan_sql, scan_stats};
+
+use crate::GlobalArgs;
+use crate::commands::SourceArgs;
+use crate::progress::Progress;
+use crate::render::{OutputFormat, QueryOutput};
+
+/// Arguments of `logfusion query`.
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Output format. `table` holds the whole result in memory and shows control characters
+    /// escaped; the others stream and keep the bytes as they are.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    /// Write the result to this file instead of stdout (required for parquet). The file
+    /// appears only once it is complete.
+    #[arg(long, value_name = "PATH", required_if_eq("output", "parquet"))]
+    out: Option<PathBuf>,
+    /// The SQL statement.
+    sql: String,
+}
+
+/// Runs the statement and writes its result.
+pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitCode> {
+    let env = args.sources.environment(global)?;
+    env.catalog.require_tables()?;
+    let session = env.session()?;
+    env.runtime().block_on(async {
+        let (schema, plan) = plan_sql(&session, &args.sql).await?;
+        let progress = Progress::start(&env.catalog);
+        progress.watch("query", plan.clone());
+        let mut stream = execute_stream(plan.clone(), session.ctx.task_ctx())?;
+        let mut output = QueryOutput::new(args.output, args.out.as_deref(), schema)?;
+        while let Some(batch) = stream.next().await {
+            output.write(&batch?)?;
+        }
+        drop(progress);
+        output.finish()?;
+        report_rejects(&env.catalog, &plan);
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// One stderr line per scanned table that had rejects, so nothing is hidden.
+fn report_rejects(catalog: &Catalog, plan: &Arc<dyn ExecutionPlan>) {
+    for (table, stats) in scan_stats(plan) {
+        if stats.rejects == 0 || catalog.table(&table).is_none() {
+            continue;
+        }
+        let reasons: Vec<String> = stats.rejects_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        eprintln!(
+            "note: {table}: {} of {} lines rejected ({}); see SELECT * FROM {table}_rejects",
+            stats.rejects,
+            stats.lines,
+            reasons.join(", ")
+        );
+    }
+}

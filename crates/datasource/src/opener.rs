@@ -1,0 +1,342 @@
+//! The [`FileOpener`] of log tables: one call per file or byte range. It asks the object store
+//! for the bytes (from one byte before the range, to find where its first line starts), then
+//! runs the scan on a blocking thread that hands batches over a small channel, so memory stays
+//! bounded by a few batches per partition whatever the file size.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion_datasource::PartitionedFile;
+use datafusion_datasource::file_stream::{FileOpenFuture, FileOpener};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use logfusion_formats::FileContext;
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore};
+
+use crate::accounting::ScanCounters;
+use crate::compression::decompressing_reader;
+use crate::error::Error;
+use crate::line_index::{BLOCK, LineIndex, PublishingReader, count_blocks};
+use crate::lines::LineReader;
+use crate::location::display_name;
+use crate::scan::health::HealthSink;
+use crate::scan::rejects::RejectsSink;
+use crate::scan::rows::{RowLayout, RowsSink};
+use crate::scan::{LineSink, ScanJob, scan_lines};
+use crate::table::LogTableOptions;
+
+/// Bytes the line reader asks the OS for at once.
+const READ_BLOCK: usize = 1 << 20;
+/// Batches buffered between a scan thread and the query.
+const CHANNEL_BATCHES: usize = 2;
+
+/// What a scan of this table produces.
+#[derive(Debug, Clone)]
+pub(crate) enum ScanOutput {
+    /// Rows, laid out as the query asked.
+    Rows(RowLayout),
+    /// Rejects: the projected columns of the rejects schema.
+    Rejects(Vec<usize>),
+    /// One health summary per range, keeping this many examples per reject reason.
+    Health {
+        /// Examples kept per reason and range.
+        examples_per_reason: usize,
+        /// Timestamps after this (µs since the epoch) are in the future.
+        now_micros: i64,
+    },
+}
+
+impl ScanOutput {
+    fn needs_line_numbers(&self) -> bool {
+        match self {
+            ScanOutput::Rows(layout) => layout.slots.contains(&crate::scan::rows::RowSlot::Line),
+            ScanOutput::Rejects(_) | ScanOutput::Health { .. } => true,
+        }
+    }
+}
+
+/// Opens one file or byte range and streams its batches.
+pub(crate) struct LogOpener {
+    pub store: Arc<dyn ObjectStore>,
+    pub store_url: ObjectStoreUrl,
+    pub options: Arc<LogTableOptions>,
+    pub output: ScanOutput,
+    pub schema: SchemaRef,
+    pub batch_size: usize,
+    pub counters: ScanCounters,
+    pub strict: bool,
+}
+
+/// Where and how one scan reads.
+struct Plan {
+    job: Arc<ScanJob>,
+    output: ScanOutput,
+    /// The file as listed.
+    file: PartitionedFile,
+    /// First byte the scan asks the store for.
+    read_from: u64,
+    /// First byte of the line reader: one before the range (0 for a whole file).
+    first: u64,
+    /// Whether the lines before the range must be counted.
+    count_lines: bool,
+    /// Whether the file is known to be plain text (its index blocks may be published).
+    plain: bool,
+    /// Whether a read error fails the query instead of becoming a `read_error` reject.
+    strict: bool,
+}
+
+impl FileOpener for LogOpener {
+    fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
+        let location = file.object_meta.location.clone();
+        let size = file.object_meta.size;
+        let (start, end) = match &file.range {
+            Some(r) => (to_u64(r.start)?, to_u64(r.end)?),
+            None => (0, u64::MAX),
+        };
+        let name = display_name(&self.store_url, &location);
+        let plain = !self.options.is_compressed(&file);
+        if start > 0 && !plain {
+            return Err(Error::CompressedRange { file: name, compression: "compressed" }.into());
+        }
+        let count_lines = start > 0 && self.output.needs_line_numbers();
+        let first = start.saturating_sub(1);
+        // Counting the lines before a range starts at its index block, in the same read.
+        let read_from = if count_lines { first - first % BLOCK } else { first };
+        let job = Arc::new(ScanJob {
+            format: self.options.format.clone(),
+            schema: self.schema.clone(),
+            batch_size: self.batch_size,
+            max_line_bytes: self.options.max_line_bytes,
+            file_name: Arc::from(name),
+            context: FileContext::default(),
+            range_start: start,
+            end: if end >= size { u64::MAX } else { end },
+        });
+        let plan =
+            Plan { job, output: self.output.clone(), file, read_from, first, count_lines, plain, strict: self.strict };
+        let (store, store_url, counters) = (self.store.clone(), self.store_url.clone(), self.counters.clone());
+        Ok(Box::pin(async move {
+            // Only the bytes that were there at listing: a growing file's later lines are the
+            // next query's.
+            let range = (read_from > 0 || size > 0).then_some(GetRange::Bounded(read_from..size.max(read_from)));
+            let options = GetOptions { range, ..Default::default() };
+            let fetched = store.get_opts(&location, options).await;
+            let mut plan = plan;
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(CHANNEL_BATCHES);
+            let handle = tokio::runtime::Handle::current();
+            let task = tokio::task::spawn_blocking(move || {
+                let raw: Box<dyn Read + Send> = match fetched {
+                    Ok(result) => {
+                        Arc::make_mut(&mut plan.job).context.modified_micros =
+                            Some(result.meta.last_modified.timestamp_micros());
+                        let start = result.range.start;
+                        reader_of(result.payload, start, &handle).unwrap_or_else(|e| Box::new(FailingReader(Some(e))))
+                    }
+                    Err(e) => Box::new(FailingReader(Some(io::Error::other(e)))),
+                };
+                let raw = CountingReader { inner: raw, counters: counters.clone() };
+                let source = Source { store: &store, store_url: &store_url, location: &location, handle: &handle };
+                if let Err(e) = run_scan(raw, &plan, &source, &counters, &tx) {
+                    send_error(&tx, e);
+                }
+            });
+            Ok(batch_stream(rx, task))
+        }))
+    }
+}
+
+/// A reader whose first read fails with the error that stopped the file from being opened,
+/// so that it reaches the sink like any other read error.
+struct FailingReader(Option<io::Error>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The store a scan reads from, for the extra reads that count lines before a range.
+struct Source<'a> {
+    store: &'a Arc<dyn ObjectStore>,
+    store_url: &'a ObjectStoreUrl,
+    location: &'a Path,
+    handle: &'a tokio::runtime::Handle,
+}
+
+impl Source<'_> {
+    /// A reader of `[from, to)` of the file.
+    fn range(&self, from: u64, to: u64) -> io::Result<Box<dyn Read + Send>> {
+        let options = GetOptions { range: Some(GetRange::Bounded(from..to)), ..Default::default() };
+        let result = self.handle.block_on(self.store.get_opts(self.location, options)).map_err(io::Error::other)?;
+        let start = result.range.start;
+        Ok(Box::new(reader_of(result.payload, start, self.handle)?.take(to - from)))
+    }
+}
+
+/// Runs the scan of one file or range on the current (blocking) thread.
+fn run_scan(
+    raw: CountingReader,
+    plan: &Plan,
+    source: &Source<'_>,
+    counters: &ScanCounters,
+    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+) -> Result<()> {
+    let job = &plan.job;
+    let mut first_line_no = 1;
+    let mut raw: Box<dyn Read + Send> = Box::new(raw);
+    if plan.count_lines {
+        match lines_before(&mut raw, plan, source, counters) {
+            Ok(before) => first_line_no = before + 1,
+            // The line numbers are unknown: the error is the range's only outcome (line 0).
+            Err(e) => {
+                raw = Box::new(FailingReader(Some(e)));
+                first_line_no = 0;
+            }
+        }
+    }
+    let publish = plan.plain && plan.output.needs_line_numbers() && plan.file.object_meta.size > BLOCK;
+    if publish {
+        let index = LineIndex::of(source.store_url.as_str(), &plan.file.object_meta);
+        raw = Box::new(PublishingReader::new(raw, index, plan.first));
+    }
+    let reader: Box<dyn Read + Send> = if job.range_start > 0 {
+        raw
+    } else {
+        match decompressing_reader(raw) {
+            Ok((compression, _)) if compression.is_compressed() && job.end != u64::MAX => {
+                let file = job.file_name.to_string();
+                return Err(Error::CompressedRange { file, compression: compression.name() }.into());
+            }
+            Ok((_, reader)) => reader,
+            Err(e) => Box::new(FailingReader(Some(e))),
+        }
+    };
+    let mut lines = LineReader::new(reader, plan.first, READ_BLOCK, job.max_line_bytes, job.range_start > 0);
+    let mut send = |batch: RecordBatch| tx.blocking_send(Ok(batch)).is_ok();
+    match &plan.output {
+        ScanOutput::Rows(layout) => {
+            let mut sink = RowsSink::new(job.clone(), layout.clone(), plan.strict);
+            scan(&mut lines, job, first_line_no, &mut sink, counters, &mut send)
+        }
+        ScanOutput::Rejects(projection) => {
+            let mut sink = RejectsSink::new(job.clone(), projection.clone(), plan.strict);
+            scan(&mut lines, job, first_line_no, &mut sink, counters, &mut send)
+        }
+        ScanOutput::Health { examples_per_reason, now_micros } => {
+            let mut sink = HealthSink::new(job.clone(), *examples_per_reason, *now_micros);
+            scan(&mut lines, job, first_line_no, &mut sink, counters, &mut send)
+        }
+    }
+}
+
+fn scan<S: LineSink>(
+    lines: &mut LineReader<Box<dyn Read + Send>>,
+    job: &ScanJob,
+    first_line_no: u64,
+    sink: &mut S,
+    counters: &ScanCounters,
+    send: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<()> {
+    scan_lines(lines, job, first_line_no, sink, counters, send).map(|_| ())
+}
+
+/// The number of lines before the range: the one holding byte 0, plus one per `\n` before
+/// the reader's first byte. Whole index blocks come from the file's [`LineIndex`]; the part of
+/// the range's own first block is counted from `raw`, which starts there.
+fn lines_before(raw: &mut impl Read, plan: &Plan, source: &Source<'_>, counters: &ScanCounters) -> io::Result<u64> {
+    let index = LineIndex::of(source.store_url.as_str(), &plan.file.object_meta);
+    let before = index.newlines_before((plan.read_from / BLOCK) as usize, |first, end| {
+        let to = (end as u64 * BLOCK).min(plan.file.object_meta.size);
+        let reader = CountingReader { inner: source.range(first as u64 * BLOCK, to)?, counters: counters.clone() };
+        count_blocks(reader, first, end)
+    })?;
+    let partial = count_newlines(raw, plan.first - plan.read_from)?;
+    Ok(before + partial + 1)
+}
+
+/// Reads exactly `n` bytes of `reader` and counts their `\n`.
+fn count_newlines(reader: &mut impl Read, n: u64) -> io::Result<u64> {
+    let mut left = n;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut count = 0;
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let got = match reader.read(&mut buf[..want]) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file ended before the range")),
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        count += memchr::memchr_iter(b'\n', &buf[..got]).count() as u64;
+        left -= got as u64;
+    }
+    Ok(count)
+}
+
+/// A blocking reader of a GET's payload, positioned at `start`.
+fn reader_of(
+    payload: GetResultPayload,
+    start: u64,
+    handle: &tokio::runtime::Handle,
+) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match payload {
+        GetResultPayload::File(mut f, _) => {
+            f.seek(SeekFrom::Start(start))?;
+            Box::new(f)
+        }
+        GetResultPayload::Stream(s) => Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            tokio_util::io::StreamReader::new(s.map(|r| r.map_err(io::Error::other))),
+            handle.clone(),
+        )),
+    })
+}
+
+/// Sends a scan error to the query; if the query has gone away nobody needs it.
+fn send_error(tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>, e: DataFusionError) {
+    if tx.blocking_send(Err(e)).is_err() {
+        tracing::debug!("scan error after the query stopped reading");
+    }
+}
+
+/// The batches of a scan task; at the end, a panic of the task surfaces as an error.
+fn batch_stream(
+    rx: tokio::sync::mpsc::Receiver<Result<RecordBatch>>,
+    task: tokio::task::JoinHandle<()>,
+) -> BoxStream<'static, Result<RecordBatch>> {
+    futures::stream::unfold((rx, Some(task)), |(mut rx, task)| async move {
+        if let Some(item) = rx.recv().await {
+            return Some((item, (rx, task)));
+        }
+        match task?.await {
+            Ok(()) => None,
+            Err(e) => Some((Err(DataFusionError::Execution(format!("log scan failed: {e}"))), (rx, None))),
+        }
+    })
+    .boxed()
+}
+
+/// A reader that adds the bytes it reads to the `bytes_read` metric.
+struct CountingReader {
+    inner: Box<dyn Read + Send>,
+    counters: ScanCounters,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counters.bytes_read.add(n);
+        Ok(n)
+    }
+}
+
+fn to_u64(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| DataFusionError::Internal(format!("negative file range {v}")))
+}

@@ -1,0 +1,235 @@
+//! The scan loop of one file or byte range: lines → parser → a [`LineSink`], with every line
+//! counted. One loop serves every kind of log table; what happens to each outcome is the
+//! sink's business: [`rows::RowsSink`] builds record batches of the parsed rows,
+//! [`rejects::RejectsSink`] the rejects table, [`health::HealthSink`] one summary per range
+//! for `validate`. Synchronous; runs on a blocking thread.
+
+pub(crate) mod health;
+pub(crate) mod rejects;
+pub(crate) mod rows;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::Result;
+use datafusion::physical_plan::metrics::{ScopedTimerGuard, Time};
+use logfusion_formats::{BatchBuilder, FileContext, LineParser, Reject, RejectReason, ResolvedFormat, prepare_line};
+
+use crate::accounting::ScanCounters;
+use crate::lines::{Line, LineReader};
+
+/// Longest excerpt (input bytes) kept in a reject.
+pub(crate) const EXCERPT_BYTES: usize = 200;
+
+/// Everything a scan of one file or range needs besides its bytes and its sink.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanJob {
+    /// The format.
+    pub format: Arc<ResolvedFormat>,
+    /// Schema of the emitted batches.
+    pub schema: SchemaRef,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Longest line accepted.
+    pub max_line_bytes: usize,
+    /// Display name of the file (its path or URL).
+    pub file_name: Arc<str>,
+    /// What the parser may know about the file.
+    pub context: FileContext,
+    /// Stream offset where the range starts (0 for a whole file).
+    pub range_start: u64,
+    /// Stream offset where the range ends: lines starting at or after it belong to the next
+    /// range (`u64::MAX` for the whole file).
+    pub end: u64,
+}
+
+/// Whether the scan goes on after a sink call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Nobody wants more batches (the query stopped reading, e.g. after a LIMIT).
+    Stop,
+}
+
+/// How a scan ended, for [`LineSink::finish`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ScanEnd {
+    /// A sink said stop.
+    pub stopped: bool,
+    /// The last line read ended with `\n`.
+    pub last_line_terminated: bool,
+}
+
+/// What a scan does with each line. The loop owns reading, numbering and parsing; a sink owns
+/// what becomes of rows, rejects and read errors, and emits its own batches.
+pub(crate) trait LineSink {
+    /// Format columns the loop must parse into the row builder (indices into the format's
+    /// columns). Every field is validated whatever this is; only these are built.
+    fn parser_projection(&self) -> Vec<usize>;
+    /// Sees every line before it is parsed (the health sink checks raw bytes).
+    fn line(&mut self, _line: &Line<'_>) {}
+    /// A line became a row, already committed to `rows`.
+    fn row(&mut self, line_no: u64, rows: &mut BatchBuilder, emit: &mut Emitter<'_>) -> Result<Flow>;
+    /// A line became a reject; `raw` is its text (or first bytes, for a too-long line).
+    fn reject(
+        &mut self,
+        line_no: u64,
+        offset: u64,
+        reject: &Reject,
+        raw: &[u8],
+        emit: &mut Emitter<'_>,
+    ) -> Result<Flow>;
+    /// Reading broke off before the next line (number `line_no`, at stream `offset`): the
+    /// sink records it or fails the scan.
+    fn read_error(&mut self, line_no: u64, offset: u64, error: std::io::Error) -> Result<()>;
+    /// The range is done: emit what is left.
+    fn finish(&mut self, rows: &mut BatchBuilder, end: ScanEnd, emit: &mut Emitter<'_>) -> Result<()>;
+}
+
+/// Hands batches to the query, keeping the time spent waiting for the query out of the scan
+/// time.
+pub(crate) struct Emitter<'a> {
+    send: &'a mut dyn FnMut(RecordBatch) -> bool,
+    scan_timer: ScopedTimerGuard<'a>,
+    wait_time: &'a Time,
+}
+
+impl<'a> Emitter<'a> {
+    /// An emitter that sends with `send` (false: nobody is listening any more); the scan time
+    /// runs from now on.
+    pub fn new(send: &'a mut dyn FnMut(RecordBatch) -> bool, counters: &'a ScanCounters) -> Self {
+        Emitter { send, scan_timer: counters.scan_time.timer(), wait_time: &counters.scan_wait_time }
+    }
+
+    /// Sends one batch; [`Flow::Stop`] when the query no longer reads.
+    pub fn emit(&mut self, batch: RecordBatch) -> Flow {
+        self.scan_timer.stop();
+        let waiting = self.wait_time.timer();
+        let taken = (self.send)(batch);
+        waiting.done();
+        self.scan_timer.restart();
+        if taken { Flow::Continue } else { Flow::Stop }
+    }
+}
+
+/// Line accounting of one finished scan.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanTotals {
+    /// Lines read.
+    pub lines: u64,
+    /// Lines that became rows.
+    pub rows: u64,
+    /// Lines that became rejects.
+    pub rejects: u64,
+}
+
+/// Scans lines from `reader` until EOF or the first line starting at or after `job.end`,
+/// numbering them from `first_line_no`, and hands each outcome to `sink`.
+pub(crate) fn scan_lines<R: Read, S: LineSink>(
+    reader: &mut LineReader<R>,
+    job: &ScanJob,
+    first_line_no: u64,
+    sink: &mut S,
+    counters: &ScanCounters,
+    send: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<ScanTotals> {
+    let mut emit = Emitter::new(send, counters);
+    let mut parser = job.format.parser(&job.context);
+    let projection = sink.parser_projection();
+    let mut rows = BatchBuilder::new(job.format.columns(), &projection, job.batch_size);
+    let mut by_reason = [0u64; RejectReason::ALL.len()];
+    let mut totals = ScanTotals::default();
+    let mut end = ScanEnd { stopped: false, last_line_terminated: true };
+    loop {
+        let line = match reader.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                let offset = reader.offset();
+                sink.read_error(first_line_no + totals.lines, offset, e)?;
+                break;
+            }
+        };
+        let offset = line.offset();
+        if offset >= job.end {
+            break;
+        }
+        let line_no = first_line_no + totals.lines;
+        totals.lines += 1;
+        sink.line(&line);
+        let line_end = offset + line.byte_len();
+        let flow = match parse_line(&line, parser.as_mut(), &mut rows, job.max_line_bytes) {
+            Ok(()) => {
+                rows.commit_row();
+                totals.rows += 1;
+                sink.row(line_no, &mut rows, &mut emit)?
+            }
+            Err(reject) => {
+                totals.rejects += 1;
+                by_reason[reject_index(reject.reason)] += 1;
+                sink.reject(line_no, offset, &reject, line.raw(), &mut emit)?
+            }
+        };
+        end.last_line_terminated = line_end < reader.offset();
+        if flow == Flow::Stop {
+            end.stopped = true;
+            break;
+        }
+    }
+    sink.finish(&mut rows, end, &mut emit)?;
+    drop(emit);
+    counters.lines_read.add(totals.lines as usize);
+    counters.rows_parsed.add(totals.rows as usize);
+    counters.lines_rejected.add(totals.rejects as usize);
+    counters.bytes_decoded.add(reader.bytes_read() as usize);
+    counters.values_built.add(rows.values_built() as usize);
+    counters.add_rejects_by_reason(&by_reason);
+    Ok(totals)
+}
+
+/// Parses one line into `rows` (not yet committed), or says why it is a reject.
+#[inline]
+fn parse_line(
+    line: &Line<'_>,
+    parser: &mut dyn LineParser,
+    rows: &mut BatchBuilder,
+    max_line_bytes: usize,
+) -> std::result::Result<(), Reject> {
+    match line {
+        Line::Complete { bytes, .. } => prepare_line(bytes).and_then(|text| parser.parse(text, rows)),
+        Line::TooLong { len, .. } => Err(Reject::new(
+            RejectReason::LineTooLong,
+            format!("line of {len} bytes is longer than max_line_bytes ({max_line_bytes})"),
+        )),
+    }
+}
+
+fn reject_index(reason: RejectReason) -> usize {
+    RejectReason::ALL.iter().position(|r| *r == reason).unwrap_or(0)
+}
+
+/// Warns, once per process and place, that reading `file` stopped at `offset`: the rows,
+/// rejects and health scans of one file all meet the same damage.
+pub(crate) fn warn_read_error(file: &str, offset: u64, error: &std::io::Error) {
+    static WARNED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<(String, u64)>>> =
+        std::sync::OnceLock::new();
+    let mut warned = WARNED.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if warned.len() > 100_000 {
+        warned.clear();
+    }
+    if warned.insert((file.to_string(), offset)) {
+        tracing::warn!(
+            "{}: reading stopped at byte {offset}: {error}; the lines before are counted (see the read_error reject)",
+            logfusion_formats::escape_text(file)
+        );
+    }
+}
+
+/// A batch of `rows` rows over `schema` (which may have no columns, for `count(*)`).
+pub(crate) fn batch(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(schema.clone(), columns, &opts)?)
+}

@@ -1,0 +1,191 @@
+//! Log tables in a DataFusion session. Each [`LogTable`] (a name, a resolved format and its
+//! sniffed files) is registered as three tables: the rows (`<name>`), the rejects
+//! (`<name>_rejects`) and the per-range health used by `validate` (`<name>_profile`).
+//!
+//! The provider is logfusion's own rather than a `ListingTable`: the files were listed and
+//! sniffed once, so a query plans over that list instead of listing every location again,
+//! and the provider can be serialised for a cluster (a `ListingTable` with a custom format
+//! cannot).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::common::Result;
+use datafusion::datasource::TableProvider;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::physical_plan::FileScanConfigBuilder;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use datafusion_datasource::file_groups::FileGroup;
+use datafusion_datasource::{PartitionedFile, TableSchema};
+use logfusion_formats::ResolvedFormat;
+
+use crate::compression::Compression;
+use crate::discover::LogFile;
+use crate::error::{Error, Result as SourceResult};
+use crate::file_format::LogFormat;
+use crate::location::store_for;
+
+/// What a log table yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TableKind {
+    /// Parsed rows: the format's columns, then `_file` and `_line`.
+    Rows,
+    /// One row per rejected line (see [`crate::rejects_schema`]).
+    Rejects,
+    /// One health summary per file range, for `validate` (see [`crate::health_schema`]).
+    Profile,
+}
+
+impl TableKind {
+    /// Every kind, in registration order.
+    pub const ALL: [TableKind; 3] = [TableKind::Rows, TableKind::Rejects, TableKind::Profile];
+
+    /// The name of this kind's table for the log table `base`.
+    pub fn table_name(self, base: &str) -> String {
+        match self {
+            TableKind::Rows => base.to_string(),
+            TableKind::Rejects => format!("{base}_rejects"),
+            TableKind::Profile => format!("{base}_profile"),
+        }
+    }
+}
+
+/// Everything about a log table the scan needs: format, kind, limits, which files are
+/// compressed (so they are never split into byte ranges).
+#[derive(Debug, Clone)]
+pub struct LogTableOptions {
+    /// Name of the log table (for reports; the same for its rejects and profile tables).
+    pub table: String,
+    /// The resolved format of every file of the table.
+    pub format: Arc<ResolvedFormat>,
+    /// Rows, rejects or profile.
+    pub kind: TableKind,
+    /// Lines longer than this are rejected without being buffered.
+    pub max_line_bytes: usize,
+    /// Object-store paths known to be compressed, whatever their extension.
+    pub compressed: Arc<HashSet<String>>,
+}
+
+impl LogTableOptions {
+    /// Whether `file` is compressed (by its name or its sniffed first bytes).
+    pub fn is_compressed(&self, file: &PartitionedFile) -> bool {
+        let location = file.object_meta.location.as_ref();
+        Compression::from_extension(location).is_compressed() || self.compressed.contains(location)
+    }
+}
+
+/// One log table: its name, the format its files are read with, and the files.
+#[derive(Debug, Clone)]
+pub struct LogTable {
+    /// Table name (its rejects are in `<name>_rejects`, its health in `<name>_profile`).
+    pub name: String,
+    /// The format every file is read with.
+    pub format: Arc<ResolvedFormat>,
+    /// Whether the format was detected (rather than configured).
+    pub detected: bool,
+    /// The files, all in one store.
+    pub files: Vec<LogFile>,
+}
+
+impl LogTable {
+    /// Total bytes of the files, as listed.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(LogFile::size).sum()
+    }
+
+    /// The store of the table's files; an error if they are in more than one.
+    pub fn store_url(&self) -> SourceResult<ObjectStoreUrl> {
+        let first = self.files.first().map(|f| f.store.clone()).unwrap_or_else(ObjectStoreUrl::local_filesystem);
+        if self.files.iter().any(|f| f.store != first) {
+            return Err(Error::MixedStores { table: self.name.clone() });
+        }
+        Ok(first)
+    }
+
+    /// Registers the rows, rejects and profile tables of this log table in `ctx` (and the
+    /// object store its files are in). Lines over `max_line_bytes` are rejects.
+    pub fn register(&self, ctx: &SessionContext, max_line_bytes: usize) -> Result<()> {
+        let store_url = self.store_url()?;
+        if ctx.runtime_env().object_store(&store_url).is_err() {
+            ctx.register_object_store(store_url.as_ref(), store_for(&store_url)?);
+        }
+        let compressed: Arc<HashSet<String>> = Arc::new(
+            self.files.iter().filter(|f| f.compression.is_compressed()).map(|f| f.meta.location.to_string()).collect(),
+        );
+        for kind in TableKind::ALL {
+            let options = LogTableOptions {
+                table: self.name.clone(),
+                format: self.format.clone(),
+                kind,
+                max_line_bytes,
+                compressed: compressed.clone(),
+            };
+            let provider = LogTableProvider::new(options, store_url.clone(), &self.files);
+            ctx.register_table(kind.table_name(&self.name).as_str(), Arc::new(provider))?;
+        }
+        Ok(())
+    }
+}
+
+/// The table provider of one kind of one log table.
+#[derive(Debug)]
+pub struct LogTableProvider {
+    format: LogFormat,
+    schema: SchemaRef,
+    store_url: ObjectStoreUrl,
+    files: Vec<PartitionedFile>,
+}
+
+impl LogTableProvider {
+    /// A provider scanning `files` (all in store `store_url`) with `options`.
+    pub fn new(options: LogTableOptions, store_url: ObjectStoreUrl, files: &[LogFile]) -> Self {
+        let format = LogFormat::new(options);
+        let schema = format.table_schema();
+        let files = files.iter().map(|f| PartitionedFile::from(f.meta.clone())).collect();
+        LogTableProvider { format, schema, store_url, files }
+    }
+
+    /// The options this provider scans with.
+    pub fn options(&self) -> &LogTableOptions {
+        self.format.options()
+    }
+}
+
+#[async_trait]
+impl TableProvider for LogTableProvider {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let source = self.format.file_source(TableSchema::from(self.schema.clone()));
+        let groups = FileGroup::new(self.files.clone()).split_files(state.config().target_partitions());
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
+            .with_file_groups(groups)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        self.format.create_physical_plan(state, config).await
+    }
+
+    /// Filters are applied above the scan (it validates every line whatever the query asks).
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Unsupported; filters.len()])
+    }
+}

@@ -1,0 +1,140 @@
+//! [`Environment`]: everything a command, a server or a cluster executor needs before it runs
+//! SQL — the config, the discovered tables, the session settings and the runtime — built once
+//! from a few choices ([`EnvironmentOptions`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use logfusion_datasource::ListOptions;
+use logfusion_formats::{FormatSpec, escape_text};
+
+use crate::catalog::{Catalog, SourceRequest};
+use crate::config::{Config, ConfigError};
+use crate::error::{EngineError, Result};
+use crate::session::{Session, SessionSettings, runtime};
+
+/// The config file read when none is named: `config.yaml` in the current folder, if there.
+pub const DEFAULT_CONFIG: &str = "config.yaml";
+
+/// How to build an [`Environment`].
+#[derive(Debug, Clone, Default)]
+pub struct EnvironmentOptions {
+    /// The config file; `None` reads [`DEFAULT_CONFIG`] if it exists, else the defaults.
+    pub config: Option<PathBuf>,
+    /// A log folder, file, glob or URL replacing the config's sources (auto-detected tables).
+    pub log_dir: Option<String>,
+    /// A format name forced on every file of `log_dir`.
+    pub format: Option<String>,
+    /// Worker threads and partitions, overriding `max_workers`.
+    pub max_workers: Option<usize>,
+}
+
+impl EnvironmentOptions {
+    /// The config file these options read, if any.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        self.config.clone().or_else(|| {
+            let default = Path::new(DEFAULT_CONFIG);
+            default.is_file().then(|| default.to_path_buf())
+        })
+    }
+}
+
+/// Config, tables, session settings and the runtime of one process.
+pub struct Environment {
+    /// The configuration.
+    pub config: Config,
+    /// Where the configuration came from (`None`: defaults).
+    pub config_path: Option<PathBuf>,
+    /// The tables.
+    pub catalog: Catalog,
+    /// Session settings.
+    pub settings: SessionSettings,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl Environment {
+    /// Loads the config and discovers the tables, on a runtime with `max_workers` threads. A
+    /// source that cannot be listed is an error; when no file is readable at all, the
+    /// environment has no tables (see [`Catalog::require_tables`]).
+    pub fn load(options: &EnvironmentOptions) -> Result<Environment> {
+        let config_path = options.config_path();
+        let mut config = match &config_path {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        if let Some(n) = options.max_workers {
+            if n == 0 {
+                return Err(ConfigError::setting("--max-workers", "must be at least 1").into());
+            }
+            config.max_workers = Some(n);
+        }
+        let sources = sources(options, &config)?;
+        let settings = SessionSettings::from_config(&config);
+        let runtime = Arc::new(runtime(settings.partitions)?);
+        let list = ListOptions { exclude: own_files(&config) };
+        let catalog = runtime.block_on(Catalog::discover(&sources, &list))?;
+        for t in &catalog.tables {
+            tracing::info!(table = %t.name, format = %t.format.kind(), files = t.files.len(), bytes = t.bytes(), "table registered");
+        }
+        for skipped in &catalog.skipped {
+            let problem = skipped.problem.as_ref().map(ToString::to_string).unwrap_or_default();
+            tracing::warn!("skipping {}: {problem}", escape_text(&skipped.name));
+        }
+        for note in &catalog.notes {
+            tracing::info!("{note}");
+        }
+        Ok(Environment { config, config_path, catalog, settings, runtime })
+    }
+
+    /// The runtime queries run on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// A fresh session with every table registered.
+    pub fn session(&self) -> Result<Session> {
+        self.session_with(&self.settings)
+    }
+
+    /// A fresh session with other `settings` and every table registered.
+    pub fn session_with(&self, settings: &SessionSettings) -> Result<Session> {
+        let session = Session::new(settings)?;
+        self.catalog.register(&session.ctx, self.config.max_line_len())?;
+        Ok(session)
+    }
+
+    /// Query parameters: the config's `params`, overridden by `NAME=VALUE` arguments.
+    pub fn params(&self, args: &[String]) -> Result<BTreeMap<String, String>> {
+        crate::suite::params_with(self.config.params(), args)
+    }
+}
+
+/// The sources of these options: `log_dir` (one auto source), or the config's.
+fn sources(options: &EnvironmentOptions, config: &Config) -> Result<Vec<SourceRequest>> {
+    let forced = match &options.format {
+        Some(name) => Some(
+            FormatSpec::parse_name(name)
+                .map_err(|e| EngineError::Argument { name: "--format".into(), message: e.to_string() })?,
+        ),
+        None => None,
+    };
+    match &options.log_dir {
+        Some(dir) => Ok(vec![SourceRequest::auto(dir.clone(), forced)]),
+        None if !config.sources.is_empty() => {
+            if forced.is_some() {
+                return Err(EngineError::Argument {
+                    name: "--format".into(),
+                    message: "applies to --log-dir; set `format` per source in the config instead".into(),
+                });
+            }
+            SourceRequest::from_config(config)
+        }
+        None => Err(EngineError::NoSources),
+    }
+}
+
+/// logfusion's own files, never read as input.
+fn own_files(config: &Config) -> Vec<PathBuf> {
+    vec![config.logging.system_log.clone(), config.logging.performance_log.clone()]
+}
