@@ -31,6 +31,8 @@ mod location;
 mod opener;
 mod scan;
 mod source;
+#[cfg(test)]
+mod split_tests;
 mod table;
 
 pub use accounting::{ScanCounters, metric};

@@ -24,7 +24,11 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use object_store::ObjectMeta;
 
 /// Size of an index block: the most a range reads before its start to number its lines.
+#[cfg(not(test))]
 pub const BLOCK: u64 = 1 << 20;
+/// Tests use tiny blocks, so that small samples span many of them.
+#[cfg(test)]
+pub const BLOCK: u64 = 64;
 /// Files whose index is kept; beyond this the cache starts afresh (indexes are cheap to
 /// rebuild and 8 bytes per MiB of file).
 const MAX_FILES: usize = 16_384;

@@ -80,8 +80,8 @@ pub struct LineReader<R> {
 impl<R: Read> LineReader<R> {
     /// A reader over `reader`, whose first byte is at stream offset `start_offset`. With
     /// `skip_partial_first_line`, everything up to and including the first `\n` is dropped.
-    /// The block size is at least 4 KiB and at most one byte more than `max_line_bytes`: a
-    /// block always holds a whole accepted line, and never much more than the longest one.
+    /// The block size grows up to one byte more than `max_line_bytes` when a line needs it,
+    /// and starts no larger: a block can hold any accepted line, and never much more.
     pub fn new(
         reader: R,
         start_offset: u64,
@@ -89,7 +89,7 @@ impl<R: Read> LineReader<R> {
         max_line_bytes: usize,
         skip_partial_first_line: bool,
     ) -> Self {
-        let block = block_size.max(4096).min(max_line_bytes.saturating_add(1).max(4096));
+        let block = block_size.clamp(1, max_line_bytes.saturating_add(1));
         LineReader {
             reader,
             buf: vec![0; block],

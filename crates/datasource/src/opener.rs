@@ -30,8 +30,6 @@ use crate::scan::rows::{RowLayout, RowsSink};
 use crate::scan::{LineSink, ScanJob, scan_lines};
 use crate::table::LogTableOptions;
 
-/// Bytes the line reader asks the OS for at once.
-const READ_BLOCK: usize = 1 << 20;
 /// Batches buffered between a scan thread and the query.
 const CHANNEL_BATCHES: usize = 2;
 
@@ -88,6 +86,8 @@ struct Plan {
     plain: bool,
     /// Whether a read error fails the query instead of becoming a `read_error` reject.
     strict: bool,
+    /// Bytes the line reader asks for at once.
+    read_block: usize,
 }
 
 impl FileOpener for LogOpener {
@@ -118,7 +118,7 @@ impl FileOpener for LogOpener {
             end: if end >= size { u64::MAX } else { end },
         });
         let plan =
-            Plan { job, output: self.output.clone(), file, read_from, first, count_lines, plain, strict: self.strict };
+            Plan { job, output: self.output.clone(), file, read_from, first, count_lines, plain, strict: self.strict, read_block: self.options.read_block };
         let (store, store_url, counters) = (self.store.clone(), self.store_url.clone(), self.counters.clone());
         Ok(Box::pin(async move {
             // Only the bytes that were there at listing: a growing file's later lines are the
@@ -219,7 +219,7 @@ fn run_scan(
             Err(e) => Box::new(FailingReader(Some(e))),
         }
     };
-    let mut lines = LineReader::new(reader, plan.first, READ_BLOCK, job.max_line_bytes, job.range_start > 0);
+    let mut lines = LineReader::new(reader, plan.first, plan.read_block, job.max_line_bytes, job.range_start > 0);
     let mut send = |batch: RecordBatch| tx.blocking_send(Ok(batch)).is_ok();
     match &plan.output {
         ScanOutput::Rows(layout) => {

@@ -70,7 +70,14 @@ pub struct LogTableOptions {
     pub max_line_bytes: usize,
     /// Object-store paths known to be compressed, whatever their extension.
     pub compressed: Arc<HashSet<String>>,
+    /// Bytes the line reader asks for at once ([`DEFAULT_READ_BLOCK`]; tests use tiny blocks
+    /// to cross every buffer boundary).
+    pub read_block: usize,
 }
+
+/// Bytes a scan reads at once: large enough that a read is a few hundred microseconds of
+/// parsing, small enough to keep a few per partition in memory.
+pub const DEFAULT_READ_BLOCK: usize = 1 << 20;
 
 impl LogTableOptions {
     /// Whether `file` is compressed (by its name or its sniffed first bytes).
@@ -125,6 +132,7 @@ impl LogTable {
                 kind,
                 max_line_bytes,
                 compressed: compressed.clone(),
+                read_block: DEFAULT_READ_BLOCK,
             };
             let provider = LogTableProvider::new(options, store_url.clone(), &self.files);
             ctx.register_table(kind.table_name(&self.name).as_str(), Arc::new(provider))?;

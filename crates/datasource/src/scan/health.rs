@@ -87,7 +87,8 @@ pub struct FileHealth {
 
 impl AddAssign<&FileHealth> for FileHealth {
     /// Adds the next range of the same file: counts add up, a timestamp going back across
-    /// the boundary counts as out of order, the end of the file is the later range's.
+    /// the boundary counts as out of order, and whichever range read the end of the file
+    /// says whether it lacks a final newline.
     fn add_assign(&mut self, next: &FileHealth) {
         self.lines += next.lines;
         self.rows += next.rows;
@@ -99,7 +100,7 @@ impl AddAssign<&FileHealth> for FileHealth {
         self.nul_lines += next.nul_lines;
         self.control_lines += next.control_lines;
         self.longest_line = self.longest_line.max(next.longest_line);
-        self.ends_without_newline = next.ends_without_newline;
+        self.ends_without_newline |= next.ends_without_newline;
         if let (Some(last), Some(first)) = (self.ts_last, next.ts_first)
             && first < last
         {
@@ -411,8 +412,8 @@ impl LineSink for HealthSink {
 
     fn finish(&mut self, rows: &mut BatchBuilder, end: ScanEnd, emit: &mut Emitter<'_>) -> Result<()> {
         self.check_rows(rows);
-        self.health.ends_without_newline =
-            self.health.lines > 0 && !end.last_line_terminated && self.job.end == u64::MAX;
+        // Only the line at the end of the file can lack its `\n`, whichever range read it.
+        self.health.ends_without_newline = self.health.lines > 0 && !end.last_line_terminated;
         let full = FileHealth::to_batch(std::slice::from_ref(&self.health))?;
         let indices: Vec<usize> =
             self.job.schema.fields().iter().filter_map(|f| full.schema().index_of(f.name()).ok()).collect();

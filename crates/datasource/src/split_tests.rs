@@ -1,0 +1,375 @@
+//! The scan in-process, as ripgrep's `SearcherTester` tests its searcher: small samples of
+//! every format, plain and in every compression, put in an in-memory object store and read
+//! through the real `DataSourceExec` → `LogSource` → `LogOpener` → line loop, unsplit and then
+//! split at every byte offset, at several line-reader block sizes and batch sizes. Every way of
+//! reading must give the same rows, the same rejects and the same line numbers.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::physical_plan::FileScanConfigBuilder;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use datafusion_datasource::file_groups::FileGroup;
+use datafusion_datasource::{PartitionedFile, TableSchema};
+use futures::StreamExt;
+use logfusion_formats::{FormatSpec, ResolvedFormat, TimeZoneSpec};
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::file_format::LogFormat;
+use crate::table::{LogTableOptions, TableKind};
+
+/// Longest line of the samples' tables: one sample line is longer, to be a `line_too_long`.
+const MAX_LINE: usize = 160;
+
+const ACCESS: &str = concat!(
+    "10.0.0.1 - - [01/Oct/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\" 0.001\n",
+    "10.0.0.2 - bob [01/Oct/2026:00:00:01 +0200] \"POST /a?b=1 HTTP/2.0\" 404 - \"https://r/\" \"x \\\"y\\\"\"\r\n",
+    "\n",
+    "garbage line\n",
+    "10.0.0.3 - - [99/Oct/2026:00:00:02 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"z\"\n",
+    "::1 - - [01/Oct/2026:00:00:03 +0000] \"-\" 400 0\n",
+    "10.0.0.4 - - [01/Oct/2026:00:00:04 +0000] \"GET /long HTTP/1.1\" 200 5 \"-\" \"",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n",
+    "10.0.0.5 - - [01/Oct/2026:00:00:05 +0000] \"GET /x HTTP/1.1\" 2x0 5\n",
+    "10.0.0.6 - - [01/Oct/2026:00:00:06 +0000] \"GET /\u{e9} HTTP/1.1\" 301 7 \"-\" \"caf\u{e9}\"\n",
+    "10.0.0.7 - - [01/Oct/2026:00:00:07 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"last, no newline\"",
+);
+
+const SYSLOG: &str = concat!(
+    "<34>Oct 11 22:14:15 host su[123]: 'su root' failed\n",
+    "Oct 11 22:14:16 host cron: tick\r\n",
+    "<165>1 2026-10-11T22:14:15.003Z host app 77 ID47 [x@1 a=\"b\"] event\n",
+    "Foo 11 22:14:15 h a: bad month\n",
+    "<13>1 - - - - - -\n",
+    "\n",
+    "<999>Oct 11 22:14:15 h a: bad priority\n",
+    "Oct 12 01:00:00 host kernel: \u{43e}\u{448}\u{438}\u{431}\u{43a}\u{430}\n",
+);
+
+const JSON: &str = concat!(
+    "{\"ts\":\"2026-10-01T00:00:00Z\",\"level\":\"info\",\"n\":1,\"msg\":\"a; b\"}\n",
+    "{\"ts\":\"2026-10-01T00:00:01Z\",\"level\":\"warn\",\"n\":2,\"ctx\":{\"k\":[1,2]}}\n",
+    "not json\n",
+    "[1,2]\n",
+    "{\"ts\":\"2026-10-01T00:00:02Z\",\"level\":\"error\",\"n\":\"three\"}\n",
+    "{\"ts\":\"2026-10-01T00:00:03Z\",\"level\":null,\"n\":4,\"extra\":true}\r\n",
+    "\n",
+    "{\"ts\":\"2026-10-01T00:00:04Z\",\"level\":\"info\",\"n\":5}",
+);
+
+const LOGFMT: &str = concat!(
+    "ts=2026-10-01T00:00:00Z level=info n=1 msg=\"hello world\"\n",
+    "ts=2026-10-01T00:00:01Z level=warn n=2 msg=\"esc \\\"q\\\"\" flag\n",
+    "just words here\n",
+    "ts=2026-10-01T00:00:02Z level=error n=x3 msg=oops\n",
+    "ts=2026-10-01T00:00:03Z level=info msg=\"unclosed\n",
+    "ts=2026-10-01T00:00:04Z level=info n=5 new=key\n",
+);
+
+const REGEX_LINES: &str = concat!(
+    "2026-10-01 00:00:01.120 [INFO] auth: login ok user=alice\n",
+    "2026-10-01 00:00:02.480 [WARN] billing: retrying charge attempt=2\n",
+    "not matching\n",
+    "2026-13-01 00:00:03.005 [ERROR] billing: bad month\n",
+    "2026-10-01 00:00:04.000 [INFO] auth: logout\n",
+);
+
+/// One format and a sample of it.
+struct Sample {
+    name: &'static str,
+    spec: FormatSpec,
+    text: &'static str,
+}
+
+fn samples() -> Vec<Sample> {
+    let regex: FormatSpec = serde_json::from_value(serde_json::json!({
+        "format": "regex",
+        "pattern": r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \[(?P<level>[A-Z]+)\] (?P<component>\w+): (?P<message>.*)$",
+        "timestamp_format": "%Y-%m-%d %H:%M:%S%.3f",
+        "columns": {"ts": "timestamp"}
+    }))
+    .expect("regex spec");
+    let spec = |name| FormatSpec::parse_name(name).expect("built-in format");
+    vec![
+        Sample { name: "access", spec: spec("access"), text: ACCESS },
+        Sample { name: "syslog", spec: spec("syslog"), text: SYSLOG },
+        Sample { name: "json", spec: spec("json"), text: JSON },
+        Sample { name: "logfmt", spec: spec("logfmt"), text: LOGFMT },
+        Sample { name: "regex", spec: regex, text: REGEX_LINES },
+    ]
+}
+
+fn resolve(sample: &Sample) -> Arc<ResolvedFormat> {
+    let lines: Vec<&str> = sample.text.lines().collect();
+    Arc::new(ResolvedFormat::resolve(sample.spec.clone(), TimeZoneSpec::Utc, &lines).expect("resolves"))
+}
+
+/// An in-memory store and a runtime to scan it with.
+struct Harness {
+    runtime: tokio::runtime::Runtime,
+    store: Arc<InMemory>,
+    ctx: SessionContext,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let store = Arc::new(InMemory::new());
+        let ctx = SessionContext::new();
+        let url = ObjectStoreUrl::parse("memory://").expect("url");
+        ctx.register_object_store(url.as_ref(), store.clone());
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+        Harness { runtime, store, ctx }
+    }
+
+    /// Stores `bytes` at a fresh path and returns its metadata (with the store's ETag, so that
+    /// line indexes of different contents never meet).
+    fn put(&self, name: &str, bytes: Vec<u8>) -> ObjectMeta {
+        let path = Path::from(name);
+        self.runtime.block_on(async {
+            self.store.put(&path, PutPayload::from(bytes)).await.expect("put");
+            self.store.head(&path).await.expect("head")
+        })
+    }
+
+    /// Scans `meta` split at `cuts` (byte offsets; none: the whole file) and returns the rows
+    /// of every range, in range order, as text.
+    fn scan(&self, format: &Arc<ResolvedFormat>, kind: TableKind, meta: &ObjectMeta, cuts: &[u64], read: Read) -> Vec<String> {
+        let compressed: HashSet<String> =
+            if read.compressed { [meta.location.to_string()].into() } else { HashSet::new() };
+        let options = LogTableOptions {
+            table: "t".into(),
+            format: format.clone(),
+            kind,
+            max_line_bytes: MAX_LINE,
+            compressed: Arc::new(compressed),
+            read_block: read.block,
+        };
+        let log_format = LogFormat::new(options);
+        let schema = log_format.table_schema();
+        let mut bounds = vec![0];
+        bounds.extend(cuts.iter().copied());
+        bounds.push(meta.size);
+        let groups: Vec<FileGroup> = if cuts.is_empty() {
+            vec![FileGroup::new(vec![PartitionedFile::from(meta.clone())])]
+        } else {
+            bounds
+                .windows(2)
+                .map(|w| FileGroup::new(vec![PartitionedFile::from(meta.clone()).with_range(w[0] as i64, w[1] as i64)]))
+                .collect()
+        };
+        let source = log_format.file_source(TableSchema::from(schema));
+        let url = ObjectStoreUrl::parse("memory://").expect("url");
+        let config =
+            FileScanConfigBuilder::new(url, source).with_file_groups(groups).with_batch_size(Some(read.batch)).build();
+        let exec: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
+        let partitions = exec.properties().output_partitioning().partition_count();
+        let mut rows = Vec::new();
+        for p in 0..partitions {
+            let batches: Vec<RecordBatch> = self.runtime.block_on(async {
+                let stream = exec.execute(p, self.ctx.task_ctx()).expect("executes");
+                stream.map(|b| b.expect("batch")).collect().await
+            });
+            for batch in &batches {
+                assert!(batch.num_rows() <= read.batch, "batches hold at most batch_size rows");
+                rows.extend(text_rows(batch));
+            }
+        }
+        rows
+    }
+}
+
+/// How a scan reads: line-reader block size, rows per batch, whether the file is compressed.
+#[derive(Debug, Clone, Copy)]
+struct Read {
+    block: usize,
+    batch: usize,
+    compressed: bool,
+}
+
+fn text_rows(batch: &RecordBatch) -> Vec<String> {
+    (0..batch.num_rows())
+        .map(|r| {
+            (0..batch.num_columns())
+                .map(|c| array_value_to_string(batch.column(c), r).expect("displays"))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
+/// The reads every split is tried with: tiny blocks cross every buffer boundary.
+const READS: [Read; 3] = [
+    Read { block: 1, batch: 3, compressed: false },
+    Read { block: 7, batch: 1, compressed: false },
+    Read { block: 4096, batch: 8192, compressed: false },
+];
+
+#[test]
+fn every_split_gives_the_same_rows_rejects_and_line_numbers() {
+    let harness = Harness::new();
+    for (n, sample) in samples().into_iter().enumerate() {
+        let format = resolve(&sample);
+        let meta = harness.put(&format!("plain/{n}-{}.log", sample.name), sample.text.as_bytes().to_vec());
+        let size = meta.size;
+        for kind in [TableKind::Rows, TableKind::Rejects] {
+            let whole = harness.scan(&format, kind, &meta, &[], READS[2]);
+            let lines = sample.text.lines().count();
+            match kind {
+                TableKind::Rows => assert!(whole.len() >= 3 && whole.len() < lines, "{}: {whole:?}", sample.name),
+                _ => assert!(!whole.is_empty(), "{}: the sample has rejects", sample.name),
+            }
+            for (i, read) in READS.iter().enumerate() {
+                // Every offset with the first read; every third with the others.
+                let step = if i == 0 { 1 } else { 3 };
+                for cut in (1..size).step_by(step) {
+                    let got = harness.scan(&format, kind, &meta, &[cut], *read);
+                    assert_eq!(got, whole, "{} {kind:?} split at {cut} with {read:?}", sample.name);
+                }
+                let three = [size / 3, size / 3 + 1 + size / 5];
+                assert_eq!(harness.scan(&format, kind, &meta, &three, *read), whole, "{} three ranges", sample.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn rows_and_rejects_add_up_to_the_lines() {
+    let harness = Harness::new();
+    for (n, sample) in samples().into_iter().enumerate() {
+        let format = resolve(&sample);
+        let meta = harness.put(&format!("count/{n}.log"), sample.text.as_bytes().to_vec());
+        let rows = harness.scan(&format, TableKind::Rows, &meta, &[], READS[2]);
+        let rejects = harness.scan(&format, TableKind::Rejects, &meta, &[], READS[2]);
+        let lines = sample.text.split('\n').count() - usize::from(sample.text.ends_with('\n'));
+        assert_eq!(rows.len() + rejects.len(), lines, "{}", sample.name);
+        // Line numbers are those of the file: each from 1 to the last exactly once.
+        let number = |row: &String, column: usize| row.split('|').nth(column).and_then(|v| v.parse::<usize>().ok());
+        let line_column = format.columns().len() + 1;
+        let mut numbers: Vec<usize> = rows.iter().filter_map(|r| number(r, line_column)).collect();
+        numbers.extend(rejects.iter().filter_map(|r| number(r, 1)));
+        numbers.sort();
+        assert_eq!(numbers, (1..=lines).collect::<Vec<_>>(), "{}", sample.name);
+    }
+}
+
+fn compress(kind: &str, data: &[u8]) -> Vec<u8> {
+    match kind {
+        "gzip" => {
+            // Two members, as logrotate and `cat` produce.
+            let mut out = Vec::new();
+            for half in [&data[..data.len() / 2], &data[data.len() / 2..]] {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(half).expect("gzip");
+                out.extend(e.finish().expect("gzip"));
+            }
+            out
+        }
+        "zstd" => zstd::encode_all(data, 3).expect("zstd"),
+        "bzip2" => {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            e.write_all(data).expect("bzip2");
+            e.finish().expect("bzip2")
+        }
+        "xz" => {
+            let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+            e.write_all(data).expect("xz");
+            e.finish().expect("xz")
+        }
+        other => panic!("no {other}"),
+    }
+}
+
+#[test]
+fn every_compression_reads_like_the_plain_file() {
+    let harness = Harness::new();
+    for (n, sample) in samples().into_iter().enumerate() {
+        let format = resolve(&sample);
+        let plain = harness.put(&format!("c/{n}.log"), sample.text.as_bytes().to_vec());
+        for kind in [TableKind::Rows, TableKind::Rejects] {
+            let want = harness.scan(&format, kind, &plain, &[], READS[2]);
+            for compression in ["gzip", "zstd", "bzip2", "xz"] {
+                let packed = harness.put(&format!("c/{n}.log.{compression}"), compress(compression, sample.text.as_bytes()));
+                for read in READS {
+                    let read = Read { compressed: true, ..read };
+                    let got = harness.scan(&format, kind, &packed, &[], read);
+                    let want: Vec<String> = want.iter().map(|r| r.replace(&*plain.location.to_string(), &packed.location.to_string())).collect();
+                    assert_eq!(got, want, "{} {compression} {kind:?} {read:?}", sample.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_health_of_ranges_adds_up_to_the_whole_file() {
+    use crate::scan::health::FileHealth;
+    let harness = Harness::new();
+    let total = |parts: Vec<FileHealth>| {
+        let mut sum = FileHealth::default();
+        for part in &parts {
+            sum += part;
+        }
+        sum.examples.sort_by_key(|e| e.line);
+        sum.file.clone_from(&parts[0].file);
+        sum.range_start = 0;
+        sum
+    };
+    for (n, sample) in samples().into_iter().enumerate() {
+        let format = resolve(&sample);
+        let meta = harness.put(&format!("h/{n}.log"), sample.text.as_bytes().to_vec());
+        let whole = total(health_rows(&harness, &format, &meta, &[]));
+        assert_eq!(whole.lines, whole.rows + whole.rejects, "{}", sample.name);
+        assert_eq!(whole.lines as usize, sample.text.lines().count(), "{}", sample.name);
+        for cut in (1..meta.size).step_by(5) {
+            let parts = health_rows(&harness, &format, &meta, &[cut]);
+            assert_eq!(parts.len(), 2, "one summary per range");
+            assert_eq!(total(parts), whole, "{} at {cut}", sample.name);
+        }
+    }
+}
+
+/// The health rows of `meta` split at `cuts`, typed.
+fn health_rows(harness: &Harness, format: &Arc<ResolvedFormat>, meta: &ObjectMeta, cuts: &[u64]) -> Vec<crate::scan::health::FileHealth> {
+    let options = LogTableOptions {
+        table: "t".into(),
+        format: format.clone(),
+        kind: TableKind::Profile,
+        max_line_bytes: MAX_LINE,
+        compressed: Arc::new(HashSet::new()),
+        read_block: 4096,
+    };
+    let log_format = LogFormat::new(options);
+    let mut bounds = vec![0];
+    bounds.extend(cuts.iter().copied());
+    bounds.push(meta.size);
+    let groups: Vec<FileGroup> = bounds
+        .windows(2)
+        .map(|w| {
+            let file = PartitionedFile::from(meta.clone());
+            FileGroup::new(vec![if cuts.is_empty() { file } else { file.with_range(w[0] as i64, w[1] as i64) }])
+        })
+        .collect();
+    let source = log_format.file_source(TableSchema::from(log_format.table_schema()));
+    let url = ObjectStoreUrl::parse("memory://").expect("url");
+    let exec: Arc<dyn ExecutionPlan> =
+        DataSourceExec::from_data_source(FileScanConfigBuilder::new(url, source).with_file_groups(groups).build());
+    let mut out = Vec::new();
+    for p in 0..exec.properties().output_partitioning().partition_count() {
+        let batches: Vec<RecordBatch> = harness.runtime.block_on(async {
+            exec.execute(p, harness.ctx.task_ctx()).expect("executes").map(|b| b.expect("batch")).collect().await
+        });
+        for b in &batches {
+            out.extend(crate::scan::health::FileHealth::from_batch(b).expect("typed"));
+        }
+    }
+    out
+}
