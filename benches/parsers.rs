@@ -1,6 +1,8 @@
 //! Throughput of each format's line parser (MB/s of input), full row and projected to one
 //! column. Run: `cargo bench -p logfusion-formats --bench parsers`.
 
+#![expect(missing_docs, reason = "criterion's macros generate undocumented entry points")]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -3,6 +3,8 @@
 //! built), one column, and every column. The input is the bundled sample access log (with
 //! its rejects) repeated to 16 MiB. Run: `cargo bench -p logfusion-engine --bench scan`.
 
+#![expect(missing_docs, reason = "criterion's macros generate undocumented entry points")]
+
 use std::io::Write;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -2,14 +2,12 @@
 //! line endings, encoding errors, line lengths, worker count or byte-range split; and the
 //! parser builds only the columns a query needs.
 
-#[path = "common/mod.rs"]
-mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use common::{count_lines, logfusion, query_csv, read_plain, samples};
+use crate::common::{count_lines, logfusion, query_csv, read_plain, samples};
 
 /// Rows and rejects per file name (last path component) of `table` under `dir`.
 fn per_file(cwd: &Path, args: &[&str], table: &str) -> BTreeMap<String, (u64, u64)> {

@@ -1,11 +1,10 @@
 //! `logfusion bench`: measured runs and their summaries, the settings matrix, plans, and the
 //! `--save` / `--compare` regression check with its exit codes.
 
-mod common;
 
 use std::path::Path;
 
-use common::logfusion;
+use crate::common::logfusion;
 use serde_json::Value;
 
 /// A generated access log and a two-query suite in `dir`.

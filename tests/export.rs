@@ -1,10 +1,8 @@
 //! `logfusion export`: hive-partitioned Parquet that round-trips, and that DuckDB, pyarrow and
 //! Polars read with the same rows and types.
 
-#[path = "common/mod.rs"]
-mod common;
 
-use common::{logfusion, query_csv, samples};
+use crate::common::{logfusion, query_csv, samples};
 
 fn export(cwd: &std::path::Path, partition_by: &str) -> std::path::PathBuf {
     let out = cwd.join("export");

@@ -7,14 +7,13 @@
 //! without them the test says it skipped, unless `LOGFUSION_REQUIRE_S3` is set (as `.ci/run`
 //! does after installing them), which makes it fail.
 
-mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{count_lines, logfusion, repo, samples};
+use crate::common::{count_lines, logfusion, repo, samples};
 
 /// A moto S3 server on a free local port, stopped when dropped.
 struct S3Server {

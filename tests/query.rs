@@ -1,9 +1,7 @@
 //! The `query`, `tables` and `formats` commands end to end, and the errors users can make.
 
-#[path = "common/mod.rs"]
-mod common;
 
-use common::{logfusion, query_csv, samples};
+use crate::common::{logfusion, query_csv, samples};
 
 const STATUS_SQL: &str = "SELECT status, count(*) AS n FROM access GROUP BY status ORDER BY status";
 

@@ -1,10 +1,8 @@
 //! `logfusion run`: the query suite on the bundled samples against golden results, the
 //! performance log, Parquet results, and escaping of log text in the HTML report.
 
-#[path = "common/mod.rs"]
-mod common;
 
-use common::{logfusion, query_csv, repo};
+use crate::common::{logfusion, query_csv, repo};
 
 /// Runs the default suite of `queries/` with the repository's config into `out`.
 fn run_suite(cwd: &std::path::Path) -> String {

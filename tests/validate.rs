@@ -1,13 +1,11 @@
 //! `logfusion validate` over a corpus of broken inputs: every line accounted for, every problem
 //! reported where it is, nothing panics, and log text cannot drive the terminal.
 
-#[path = "common/mod.rs"]
-mod common;
 
 use std::io::Write;
 use std::path::Path;
 
-use common::{logfusion, query_csv, samples};
+use crate::common::{logfusion, query_csv, samples};
 use serde_json::Value;
 
 const GOOD: &str = r#"10.0.0.1 - - [01/Oct/2026:00:00:0S +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" 0.001"#;
@@ -152,7 +150,7 @@ fn syslog_across_new_year_stays_in_order() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = file(&r, "messages");
     assert_eq!((f["lines"].as_u64(), f["rows"].as_u64(), f["ts_out_of_order"].as_u64()), (Some(2), Some(2), Some(0)));
-    let years = common::query_csv(
+    let years = crate::common::query_csv(
         tmp.path(),
         &["--log-dir", dir.to_str().unwrap(), "--format", "syslog"],
         "SELECT CAST(date_part('year', ts) AS INT) FROM syslog ORDER BY _line",

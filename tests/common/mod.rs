@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: running the real `logfusion` binary and reading
 //! its CSV output.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

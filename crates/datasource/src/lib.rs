@@ -44,4 +44,4 @@ pub use location::{LogLocation, display_name, store_for};
 pub use scan::health::{FileHealth, RejectExample, health_schema};
 pub use scan::rejects::rejects_schema;
 pub use source::{LogSource, ScanSettings};
-pub use table::{LogTable, LogTableOptions, LogTableProvider, TableKind};
+pub use table::{DEFAULT_READ_BLOCK, LogTable, LogTableOptions, LogTableProvider, TableKind};

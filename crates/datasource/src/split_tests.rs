@@ -22,7 +22,7 @@ use futures::StreamExt;
 use logfusion_formats::{FormatSpec, ResolvedFormat, TimeZoneSpec};
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
 
 use crate::file_format::LogFormat;
 use crate::table::{LogTableOptions, TableKind};
@@ -301,7 +301,7 @@ fn every_compression_reads_like_the_plain_file() {
                 for read in READS {
                     let read = Read { compressed: true, ..read };
                     let got = harness.scan(&format, kind, &packed, &[], read);
-                    let want: Vec<String> = want.iter().map(|r| r.replace(&*plain.location.to_string(), &packed.location.to_string())).collect();
+                    let want: Vec<String> = want.iter().map(|r| r.replace(plain.location.as_ref(), packed.location.as_ref())).collect();
                     assert_eq!(got, want, "{} {compression} {kind:?} {read:?}", sample.name);
                 }
             }

@@ -28,6 +28,8 @@ mod keyvalue;
 mod logfmt;
 mod regex_format;
 mod reject;
+#[cfg(test)]
+mod roundtrip_tests;
 mod syslog;
 mod time;
 
