@@ -2,7 +2,6 @@
 //! line endings, encoding errors, line lengths, worker count or byte-range split; and the
 //! parser builds only the columns a query needs.
 
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,6 @@
 //! `logfusion export`: hive-partitioned Parquet that round-trips, and that DuckDB, pyarrow and
 //! Polars read with the same rows and types.
 
-
 use crate::common::{logfusion, query_csv, samples};
 
 fn export(cwd: &std::path::Path, partition_by: &str) -> std::path::PathBuf {

@@ -7,7 +7,6 @@
 //! without them the test says it skipped, unless `LOGFUSION_REQUIRE_S3` is set (as `.ci/run`
 //! does after installing them), which makes it fail.
 
-
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

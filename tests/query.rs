@@ -1,6 +1,5 @@
 //! The `query`, `tables` and `formats` commands end to end, and the errors users can make.
 
-
 use crate::common::{logfusion, query_csv, samples};
 
 const STATUS_SQL: &str = "SELECT status, count(*) AS n FROM access GROUP BY status ORDER BY status";

@@ -1,7 +1,6 @@
 //! `logfusion run`: the query suite on the bundled samples against golden results, the
 //! performance log, Parquet results, and escaping of log text in the HTML report.
 
-
 use crate::common::{logfusion, query_csv, repo};
 
 /// Runs the default suite of `queries/` with the repository's config into `out`.

@@ -71,7 +71,7 @@ impl QueryOutput {
     pub fn write(&mut self, batch: &RecordBatch) -> anyhow::Result<()> {
         match self {
             QueryOutput::Table { batches, .. } => batches.push(batch.clone()),
-            QueryOutput::Stdout(w) => w.write(batch).map_err(anyhow::Error::msg).context("writing to stdout")?,
+            QueryOutput::Stdout(w) => w.write(batch).context("writing to stdout")?,
             QueryOutput::File(f) => f.write(batch)?,
         }
         Ok(())
@@ -92,7 +92,7 @@ impl QueryOutput {
                 }
             }
             QueryOutput::Stdout(w) => {
-                w.finish().map_err(anyhow::Error::msg).context("writing to stdout")?;
+                w.finish().context("writing to stdout")?;
             }
             QueryOutput::File(f) => {
                 f.finish()?;

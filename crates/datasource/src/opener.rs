@@ -115,10 +115,19 @@ impl FileOpener for LogOpener {
             file_name: Arc::from(name),
             context: FileContext::default(),
             range_start: start,
-            end: if end >= size { u64::MAX } else { end },
+            end: (end < size).then_some(end),
         });
-        let plan =
-            Plan { job, output: self.output.clone(), file, read_from, first, count_lines, plain, strict: self.strict, read_block: self.options.read_block };
+        let plan = Plan {
+            job,
+            output: self.output.clone(),
+            file,
+            read_from,
+            first,
+            count_lines,
+            plain,
+            strict: self.strict,
+            read_block: self.options.read_block,
+        };
         let (store, store_url, counters) = (self.store.clone(), self.store_url.clone(), self.counters.clone());
         Ok(Box::pin(async move {
             // Only the bytes that were there at listing: a growing file's later lines are the
@@ -211,7 +220,7 @@ fn run_scan(
         raw
     } else {
         match decompressing_reader(raw) {
-            Ok((compression, _)) if compression.is_compressed() && job.end != u64::MAX => {
+            Ok((compression, _)) if compression.is_compressed() && job.end.is_some() => {
                 let file = job.file_name.to_string();
                 return Err(Error::CompressedRange { file, compression: compression.name() }.into());
             }

@@ -142,7 +142,14 @@ impl Harness {
 
     /// Scans `meta` split at `cuts` (byte offsets; none: the whole file) and returns the rows
     /// of every range, in range order, as text.
-    fn scan(&self, format: &Arc<ResolvedFormat>, kind: TableKind, meta: &ObjectMeta, cuts: &[u64], read: Read) -> Vec<String> {
+    fn scan(
+        &self,
+        format: &Arc<ResolvedFormat>,
+        kind: TableKind,
+        meta: &ObjectMeta,
+        cuts: &[u64],
+        read: Read,
+    ) -> Vec<String> {
         let compressed: HashSet<String> =
             if read.compressed { [meta.location.to_string()].into() } else { HashSet::new() };
         let options = LogTableOptions {
@@ -297,11 +304,13 @@ fn every_compression_reads_like_the_plain_file() {
         for kind in [TableKind::Rows, TableKind::Rejects] {
             let want = harness.scan(&format, kind, &plain, &[], READS[2]);
             for compression in ["gzip", "zstd", "bzip2", "xz"] {
-                let packed = harness.put(&format!("c/{n}.log.{compression}"), compress(compression, sample.text.as_bytes()));
+                let packed =
+                    harness.put(&format!("c/{n}.log.{compression}"), compress(compression, sample.text.as_bytes()));
                 for read in READS {
                     let read = Read { compressed: true, ..read };
                     let got = harness.scan(&format, kind, &packed, &[], read);
-                    let want: Vec<String> = want.iter().map(|r| r.replace(plain.location.as_ref(), packed.location.as_ref())).collect();
+                    let want: Vec<String> =
+                        want.iter().map(|r| r.replace(plain.location.as_ref(), packed.location.as_ref())).collect();
                     assert_eq!(got, want, "{} {compression} {kind:?} {read:?}", sample.name);
                 }
             }
@@ -338,7 +347,12 @@ fn the_health_of_ranges_adds_up_to_the_whole_file() {
 }
 
 /// The health rows of `meta` split at `cuts`, typed.
-fn health_rows(harness: &Harness, format: &Arc<ResolvedFormat>, meta: &ObjectMeta, cuts: &[u64]) -> Vec<crate::scan::health::FileHealth> {
+fn health_rows(
+    harness: &Harness,
+    format: &Arc<ResolvedFormat>,
+    meta: &ObjectMeta,
+    cuts: &[u64],
+) -> Vec<crate::scan::health::FileHealth> {
     let options = LogTableOptions {
         table: "t".into(),
         format: format.clone(),

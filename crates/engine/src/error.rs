@@ -62,12 +62,12 @@ pub enum EngineError {
         error: logfusion_formats::FormatError,
     },
     /// A query parameter `${name}` without a value, or malformed.
-    #[error("{file}: {message}")]
+    #[error("{file}: {error}")]
     Param {
         /// The query file.
         file: PathBuf,
         /// What is wrong.
-        message: String,
+        error: crate::suite::ParamError,
     },
     /// Reading an input file of logfusion itself (queries, saved runs) failed.
     #[error("{path}: {message}")]

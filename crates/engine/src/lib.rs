@@ -42,11 +42,11 @@ pub use error::{EngineError, Result, one_line};
 pub use export::{ExportedTable, PartitionKey, export_tables};
 pub use functions::register_functions;
 pub use metrics::{OperatorReport, PeakMemoryPool, ProcessUsage, TableScanStats, operators, scan_stats, top_operators};
-pub use output::{PARQUET_ZSTD_LEVEL, ResultFile, ResultFormat, ResultWriter, parquet_properties};
+pub use output::{PARQUET_ZSTD_LEVEL, ResultFile, ResultFormat, ResultWriter, WriteError, parquet_properties};
 pub use run::{
     PREVIEW_ROWS, Quiet, ResultSink, RunObserver, StatementReport, SuiteOptions, SuiteReport, now_rfc3339, plan_sql,
     run_statement, run_suite, write_text,
 };
 pub use session::{Session, SessionSettings, runtime};
-pub use suite::{Skipped, Statement, Suite, missing_tables, split_statements, substitute};
+pub use suite::{ParamError, Skipped, Statement, Suite, missing_tables, split_statements, substitute};
 pub use validate::{FileReport, RuleCount, ValidateOptions, ValidationReport, default_rules, validate, write_rejects};

@@ -52,6 +52,20 @@ impl ResultFormat {
     }
 }
 
+/// Why writing a result failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Encoding CSV or JSON, or writing it.
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// Encoding Parquet, or writing it.
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Flushing the sink.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Streams result batches in one [`ResultFormat`] to a byte sink.
 pub enum ResultWriter<W: Write + Send> {
     /// Parquet.
@@ -81,30 +95,31 @@ impl<W: Write + Send> ResultWriter<W> {
     }
 
     /// Writes one batch.
-    pub fn write(&mut self, batch: &RecordBatch) -> std::result::Result<(), String> {
+    pub fn write(&mut self, batch: &RecordBatch) -> std::result::Result<(), WriteError> {
         match self {
-            ResultWriter::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
-            ResultWriter::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
-            ResultWriter::Json(w) => w.write(batch).map_err(|e| e.to_string()),
-            ResultWriter::Ndjson(w) => w.write(batch).map_err(|e| e.to_string()),
+            ResultWriter::Parquet(w) => w.write(batch)?,
+            ResultWriter::Csv(w) => w.write(batch)?,
+            ResultWriter::Json(w) => w.write(batch)?,
+            ResultWriter::Ndjson(w) => w.write(batch)?,
         }
+        Ok(())
     }
 
     /// Completes the output (footer, closing bracket) and flushes it; returns the sink.
-    pub fn finish(self) -> std::result::Result<W, String> {
+    pub fn finish(self) -> std::result::Result<W, WriteError> {
         let mut sink = match self {
-            ResultWriter::Parquet(w) => w.into_inner().map_err(|e| e.to_string())?,
+            ResultWriter::Parquet(w) => w.into_inner()?,
             ResultWriter::Csv(w) => w.into_inner(),
             ResultWriter::Json(mut w) => {
-                w.finish().map_err(|e| e.to_string())?;
+                w.finish()?;
                 w.into_inner()
             }
             ResultWriter::Ndjson(mut w) => {
-                w.finish().map_err(|e| e.to_string())?;
+                w.finish()?;
                 w.into_inner()
             }
         };
-        sink.flush().map_err(|e| e.to_string())?;
+        sink.flush()?;
         Ok(sink)
     }
 }

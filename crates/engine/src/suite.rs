@@ -92,7 +92,7 @@ impl Suite {
             .map(|l| l.trim_start().trim_start_matches('-').trim())
             .collect::<Vec<_>>()
             .join(" ");
-        let sql = substitute(text, params).map_err(|message| EngineError::Param { file: path.into(), message })?;
+        let sql = substitute(text, params).map_err(|error| EngineError::Param { file: path.into(), error })?;
         for (index, sql) in split_statements(&sql).into_iter().enumerate() {
             let name = if index == 0 { query.to_string() } else { format!("{query}_{}", index + 1) };
             self.statements.push(Statement {
@@ -161,18 +161,30 @@ pub fn split_statements(sql: &str) -> Vec<String> {
     out
 }
 
+/// A query parameter that cannot be substituted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    /// `${` without its `}`.
+    #[error("unclosed ${{ in query")]
+    Unclosed,
+    /// `${name}` with no value.
+    #[error("parameter ${{{name}}} has no value (pass --param {name}=VALUE or set params in config)")]
+    Missing {
+        /// The parameter.
+        name: String,
+    },
+}
+
 /// Replaces `${name}` with `params[name]`; an unknown name is an error naming it.
-pub fn substitute(sql: &str, params: &BTreeMap<String, String>) -> std::result::Result<String, String> {
+pub fn substitute(sql: &str, params: &BTreeMap<String, String>) -> std::result::Result<String, ParamError> {
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| "unclosed ${ in query".to_string())?;
+        let end = after.find('}').ok_or(ParamError::Unclosed)?;
         let name = &after[..end];
-        let value = params.get(name).ok_or_else(|| {
-            format!("parameter ${{{name}}} has no value (pass --param {name}=VALUE or set params in config)")
-        })?;
+        let value = params.get(name).ok_or_else(|| ParamError::Missing { name: name.to_string() })?;
         out.push_str(value);
         rest = &after[end + 1..];
     }
@@ -236,7 +248,8 @@ mod tests {
     fn parameters_are_substituted_or_named() {
         let params = BTreeMap::from([("since".to_string(), "2026-10-01".to_string())]);
         assert_eq!(substitute("ts >= '${since}'", &params).unwrap(), "ts >= '2026-10-01'");
-        assert!(substitute("${until}", &params).unwrap_err().contains("${until}"));
+        assert!(substitute("${until}", &params).unwrap_err().to_string().contains("${until}"));
+        assert_eq!(substitute("${open", &params), Err(ParamError::Unclosed));
     }
 
     #[test]

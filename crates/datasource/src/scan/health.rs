@@ -331,7 +331,7 @@ impl HealthSink {
     /// after `now_micros` count as in the future.
     pub fn new(job: Arc<ScanJob>, examples_per_reason: usize, now_micros: i64) -> Self {
         let time_column = job.format.time_column();
-        let range_start = if job.end == u64::MAX && job.range_start == 0 { 0 } else { job.range_start };
+        let range_start = job.range_start;
         let health = FileHealth { file: job.file_name.to_string(), range_start, ..Default::default() };
         HealthSink { job, health, time_column, examples_per_reason, now_micros }
     }

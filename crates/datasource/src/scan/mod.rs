@@ -41,8 +41,8 @@ pub(crate) struct ScanJob {
     /// Stream offset where the range starts (0 for a whole file).
     pub range_start: u64,
     /// Stream offset where the range ends: lines starting at or after it belong to the next
-    /// range (`u64::MAX` for the whole file).
-    pub end: u64,
+    /// range. `None`: the range runs to the end of the file.
+    pub end: Option<u64>,
 }
 
 /// Whether the scan goes on after a sink call.
@@ -154,7 +154,7 @@ pub(crate) fn scan_lines<R: Read, S: LineSink>(
             }
         };
         let offset = line.offset();
-        if offset >= job.end {
+        if job.end.is_some_and(|end| offset >= end) {
             break;
         }
         let line_no = first_line_no + totals.lines;
