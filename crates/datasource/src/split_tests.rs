@@ -25,6 +25,7 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
 
 use crate::file_format::LogFormat;
+use crate::scan::health::FileHealth;
 use crate::table::{LogTableOptions, TableKind};
 
 /// Longest line of the samples' tables: one sample line is longer, to be a `line_too_long`.
@@ -140,16 +141,16 @@ impl Harness {
         })
     }
 
-    /// Scans `meta` split at `cuts` (byte offsets; none: the whole file) and returns the rows
-    /// of every range, in range order, as text.
-    fn scan(
+    /// The scan of `meta` split at `cuts` (byte offsets; none: the whole file), one partition
+    /// per range.
+    fn exec(
         &self,
         format: &Arc<ResolvedFormat>,
         kind: TableKind,
         meta: &ObjectMeta,
         cuts: &[u64],
         read: Read,
-    ) -> Vec<String> {
+    ) -> Arc<dyn ExecutionPlan> {
         let compressed: HashSet<String> =
             if read.compressed { [meta.location.to_string()].into() } else { HashSet::new() };
         let options = LogTableOptions {
@@ -177,20 +178,34 @@ impl Harness {
         let url = ObjectStoreUrl::parse("memory://").expect("url");
         let config =
             FileScanConfigBuilder::new(url, source).with_file_groups(groups).with_batch_size(Some(read.batch)).build();
-        let exec: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
+        DataSourceExec::from_data_source(config)
+    }
+
+    /// The batches of every partition of `exec`, in partition (that is, range) order.
+    fn run(&self, exec: &Arc<dyn ExecutionPlan>) -> Vec<RecordBatch> {
         let partitions = exec.properties().output_partitioning().partition_count();
-        let mut rows = Vec::new();
-        for p in 0..partitions {
-            let batches: Vec<RecordBatch> = self.runtime.block_on(async {
-                let stream = exec.execute(p, self.ctx.task_ctx()).expect("executes");
-                stream.map(|b| b.expect("batch")).collect().await
-            });
-            for batch in &batches {
-                assert!(batch.num_rows() <= read.batch, "batches hold at most batch_size rows");
-                rows.extend(text_rows(batch));
-            }
-        }
-        rows
+        (0..partitions)
+            .flat_map(|p| {
+                self.runtime.block_on(async {
+                    let stream = exec.execute(p, self.ctx.task_ctx()).expect("executes");
+                    stream.map(|b| b.expect("batch")).collect::<Vec<_>>().await
+                })
+            })
+            .collect()
+    }
+
+    /// The rows of `meta` split at `cuts`, in range order, as text.
+    fn scan(
+        &self,
+        format: &Arc<ResolvedFormat>,
+        kind: TableKind,
+        meta: &ObjectMeta,
+        cuts: &[u64],
+        read: Read,
+    ) -> Vec<String> {
+        let batches = self.run(&self.exec(format, kind, meta, cuts, read));
+        assert!(batches.iter().all(|b| b.num_rows() <= read.batch), "batches hold at most batch_size rows");
+        batches.iter().flat_map(text_rows).collect()
     }
 }
 
@@ -320,7 +335,6 @@ fn every_compression_reads_like_the_plain_file() {
 
 #[test]
 fn the_health_of_ranges_adds_up_to_the_whole_file() {
-    use crate::scan::health::FileHealth;
     let harness = Harness::new();
     let total = |parts: Vec<FileHealth>| {
         let mut sum = FileHealth::default();
@@ -347,43 +361,7 @@ fn the_health_of_ranges_adds_up_to_the_whole_file() {
 }
 
 /// The health rows of `meta` split at `cuts`, typed.
-fn health_rows(
-    harness: &Harness,
-    format: &Arc<ResolvedFormat>,
-    meta: &ObjectMeta,
-    cuts: &[u64],
-) -> Vec<crate::scan::health::FileHealth> {
-    let options = LogTableOptions {
-        table: "t".into(),
-        format: format.clone(),
-        kind: TableKind::Profile,
-        max_line_bytes: MAX_LINE,
-        compressed: Arc::new(HashSet::new()),
-        read_block: 4096,
-    };
-    let log_format = LogFormat::new(options);
-    let mut bounds = vec![0];
-    bounds.extend(cuts.iter().copied());
-    bounds.push(meta.size);
-    let groups: Vec<FileGroup> = bounds
-        .windows(2)
-        .map(|w| {
-            let file = PartitionedFile::from(meta.clone());
-            FileGroup::new(vec![if cuts.is_empty() { file } else { file.with_range(w[0] as i64, w[1] as i64) }])
-        })
-        .collect();
-    let source = log_format.file_source(TableSchema::from(log_format.table_schema()));
-    let url = ObjectStoreUrl::parse("memory://").expect("url");
-    let exec: Arc<dyn ExecutionPlan> =
-        DataSourceExec::from_data_source(FileScanConfigBuilder::new(url, source).with_file_groups(groups).build());
-    let mut out = Vec::new();
-    for p in 0..exec.properties().output_partitioning().partition_count() {
-        let batches: Vec<RecordBatch> = harness.runtime.block_on(async {
-            exec.execute(p, harness.ctx.task_ctx()).expect("executes").map(|b| b.expect("batch")).collect().await
-        });
-        for b in &batches {
-            out.extend(crate::scan::health::FileHealth::from_batch(b).expect("typed"));
-        }
-    }
-    out
+fn health_rows(harness: &Harness, format: &Arc<ResolvedFormat>, meta: &ObjectMeta, cuts: &[u64]) -> Vec<FileHealth> {
+    let exec = harness.exec(format, TableKind::Profile, meta, cuts, READS[2]);
+    harness.run(&exec).iter().flat_map(|b| FileHealth::from_batch(b).expect("typed")).collect()
 }
