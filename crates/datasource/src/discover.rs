@@ -18,9 +18,9 @@ use logfusion_formats::{Detection, detect_format, escape_text};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
-use crate::compression::{Compression, decompressing_reader};
 use crate::error::{Error, Result};
 use crate::location::{LogLocation, display_name};
+use logfusion_lines::{Compression, decompressing_reader};
 
 /// Decompressed bytes read from the start of each file to sniff it.
 pub const SNIFF_BYTES: usize = 64 * 1024;
@@ -29,6 +29,9 @@ pub const SAMPLE_LINES: usize = 200;
 /// Raw bytes fetched from the start of a compressed file to sniff it: enough compressed input
 /// for [`SNIFF_BYTES`] of text.
 const SNIFF_COMPRESSED_BYTES: u64 = 1 << 20;
+/// The byte-order mark some Windows tools write at the start of UTF-8 text: not part of the
+/// first line.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Files sniffed at once.
 const CONCURRENT_SNIFFS: usize = 8;
 
@@ -277,13 +280,15 @@ fn io_reason(e: &io::Error) -> String {
     }
 }
 
-/// What makes two paths the same file: device and inode on Unix, the canonical path elsewhere.
+/// What makes two paths the same file: device and inode on Unix, size and modification time
+/// elsewhere. Listed local files carry it as their ETag, so that a scan can tell a file that
+/// was replaced since it was listed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct FileIdentity(String);
+pub(crate) struct FileIdentity(String);
 
 impl FileIdentity {
     #[cfg(unix)]
-    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> FileIdentity {
         use std::os::unix::fs::MetadataExt;
         FileIdentity(format!("{:x}:{:x}", meta.dev(), meta.ino()))
     }
@@ -291,7 +296,7 @@ impl FileIdentity {
     /// Without inodes, size and modification time stand in: two names of one file agree on
     /// both (a false match needs two different files with equal size and mtime to the nanosecond).
     #[cfg(not(unix))]
-    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> FileIdentity {
         let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
         FileIdentity(format!("{:x}:{:x}", meta.len(), modified.map_or(0, |d| d.as_nanos())))
     }
@@ -370,9 +375,10 @@ fn sniff_head(
         Err(e) => file.problem = Some(FileProblem::Unreadable(io_reason(&e))),
         Ok((compression, head)) => {
             file.compression = compression;
-            file.problem = text_problem(&head);
+            let head = head.strip_prefix(UTF8_BOM).unwrap_or(&head);
+            file.problem = text_problem(head);
             if file.problem.is_none() {
-                file.sample = sample_lines(&head);
+                file.sample = sample_lines(head);
                 let lines: Vec<&str> = file.sample.iter().map(String::as_str).collect();
                 file.detection = detect_format(&lines);
                 if file.detection.is_none() {

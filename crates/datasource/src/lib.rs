@@ -21,14 +21,13 @@
 //! ```
 
 mod accounting;
-mod compression;
 mod discover;
 mod error;
 mod file_format;
 mod line_index;
-mod lines;
 mod location;
 mod opener;
+mod reading;
 mod scan;
 mod source;
 #[cfg(test)]
@@ -36,11 +35,11 @@ mod split_tests;
 mod table;
 
 pub use accounting::{ScanCounters, metric};
-pub use compression::Compression;
 pub use discover::{Discovery, FileProblem, ListOptions, LogFile, SAMPLE_LINES, SNIFF_BYTES, discover};
 pub use error::{Error, Result};
 pub use file_format::{FILE_COLUMN, LINE_COLUMN, LogFormat, LogScanOptions};
 pub use location::{LogLocation, display_name, store_for};
+pub use logfusion_lines::Compression;
 pub use scan::health::{FileHealth, RejectExample, health_schema};
 pub use scan::rejects::rejects_schema;
 pub use source::{LogSource, ScanSettings};

@@ -3,7 +3,7 @@
 //! runs the scan on a blocking thread that hands batches over a small channel, so memory stays
 //! bounded by a few batches per partition whatever the file size.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -16,22 +16,25 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use logfusion_formats::FileContext;
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore};
+use object_store::{GetOptions, GetRange, ObjectStore};
 
 use crate::accounting::ScanCounters;
-use crate::compression::decompressing_reader;
 use crate::error::Error;
 use crate::line_index::{BLOCK, LineIndex, PublishingReader, count_blocks};
-use crate::lines::LineReader;
 use crate::location::display_name;
+use crate::reading::{CountingReader, FailingReader, check_unchanged, reader_of, skip_bom};
 use crate::scan::health::HealthSink;
 use crate::scan::rejects::RejectsSink;
 use crate::scan::rows::{RowLayout, RowsSink};
 use crate::scan::{LineSink, ScanJob, scan_lines};
 use crate::table::LogTableOptions;
+use logfusion_lines::LineReader;
+use logfusion_lines::decompressing_reader;
 
 /// Batches buffered between a scan thread and the query.
 const CHANNEL_BATCHES: usize = 2;
+/// Bytes read from the end of a file to find its last line.
+const TAIL_BYTES: u64 = 64 * 1024;
 
 /// What a scan of this table produces.
 #[derive(Debug, Clone)]
@@ -116,6 +119,7 @@ impl FileOpener for LogOpener {
             context: FileContext::default(),
             range_start: start,
             end: (end < size).then_some(end),
+            grown: false,
         });
         let plan = Plan {
             job,
@@ -139,36 +143,18 @@ impl FileOpener for LogOpener {
             let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(CHANNEL_BATCHES);
             let handle = tokio::runtime::Handle::current();
             let task = tokio::task::spawn_blocking(move || {
-                let raw: Box<dyn Read + Send> = match fetched {
-                    Ok(result) => {
-                        Arc::make_mut(&mut plan.job).context.modified_micros =
-                            Some(result.meta.last_modified.timestamp_micros());
-                        let start = result.range.start;
-                        reader_of(result.payload, start, &handle).unwrap_or_else(|e| Box::new(FailingReader(Some(e))))
-                    }
-                    Err(e) => Box::new(FailingReader(Some(io::Error::other(e)))),
+                let source = Source { store: &store, store_url: &store_url, location: &location, handle: &handle };
+                let raw = match fetched {
+                    Ok(result) => open_listed(result, &mut plan, &source),
+                    Err(e) => Box::new(FailingReader::new(io::Error::other(e))),
                 };
                 let raw = CountingReader { inner: raw, counters: counters.clone() };
-                let source = Source { store: &store, store_url: &store_url, location: &location, handle: &handle };
                 if let Err(e) = run_scan(raw, &plan, &source, &counters, &tx) {
                     send_error(&tx, e);
                 }
             });
             Ok(batch_stream(rx, task))
         }))
-    }
-}
-
-/// A reader whose first read fails with the error that stopped the file from being opened,
-/// so that it reaches the sink like any other read error.
-struct FailingReader(Option<io::Error>);
-
-impl Read for FailingReader {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        match self.0.take() {
-            Some(e) => Err(e),
-            None => Ok(0),
-        }
     }
 }
 
@@ -185,9 +171,39 @@ impl Source<'_> {
     fn range(&self, from: u64, to: u64) -> io::Result<Box<dyn Read + Send>> {
         let options = GetOptions { range: Some(GetRange::Bounded(from..to)), ..Default::default() };
         let result = self.handle.block_on(self.store.get_opts(self.location, options)).map_err(io::Error::other)?;
-        let start = result.range.start;
-        Ok(Box::new(reader_of(result.payload, start, self.handle)?.take(to - from)))
+        reader_of(result.payload, result.range, self.handle)
     }
+}
+
+/// The reader of a fetched file, after checking it is the file that was listed: not replaced
+/// (inode, ETag), not shorter. A file that grew is read up to its listed size, and the scan
+/// learns so (its unfinished last line waits for the next read). The tail line is fetched
+/// for formats that need it.
+fn open_listed(result: object_store::GetResult, plan: &mut Plan, source: &Source<'_>) -> Box<dyn Read + Send> {
+    let job = Arc::make_mut(&mut plan.job);
+    job.context.modified_micros = Some(result.meta.last_modified.timestamp_micros());
+    let listed = &plan.file.object_meta;
+    match check_unchanged(listed, &result) {
+        Ok(grown) => job.grown = grown,
+        Err(e) => return Box::new(FailingReader::new(e)),
+    }
+    if job.format.needs_last_line() && plan.plain {
+        job.context.last_line = last_line(source, listed.size);
+    }
+    match reader_of(result.payload, result.range.clone(), source.handle) {
+        Ok(reader) => reader,
+        Err(e) => Box::new(FailingReader::new(e)),
+    }
+}
+
+/// The last non-empty line of the first `size` bytes of the file (from its last 64 KiB), if
+/// it can be read.
+fn last_line(source: &Source<'_>, size: u64) -> Option<String> {
+    let from = size.saturating_sub(TAIL_BYTES);
+    let mut tail = Vec::new();
+    source.range(from, size).ok()?.read_to_end(&mut tail).ok()?;
+    let text = String::from_utf8_lossy(&tail);
+    text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim_end_matches('\r').to_string())
 }
 
 /// Runs the scan of one file or range on the current (blocking) thread.
@@ -206,7 +222,7 @@ fn run_scan(
             Ok(before) => first_line_no = before + 1,
             // The line numbers are unknown: the error is the range's only outcome (line 0).
             Err(e) => {
-                raw = Box::new(FailingReader(Some(e)));
+                raw = Box::new(FailingReader::new(e));
                 first_line_no = 0;
             }
         }
@@ -225,10 +241,11 @@ fn run_scan(
                 return Err(Error::CompressedRange { file, compression: compression.name() }.into());
             }
             Ok((_, reader)) => reader,
-            Err(e) => Box::new(FailingReader(Some(e))),
+            Err(e) => Box::new(FailingReader::new(e)),
         }
     };
-    let mut lines = LineReader::new(reader, plan.first, plan.read_block, job.max_line_bytes, job.range_start > 0);
+    let (reader, first) = if job.range_start == 0 { skip_bom(reader) } else { (reader, plan.first) };
+    let mut lines = LineReader::new(reader, first, plan.read_block, job.max_line_bytes, job.range_start > 0);
     let mut send = |batch: RecordBatch| tx.blocking_send(Ok(batch)).is_ok();
     match &plan.output {
         ScanOutput::Rows(layout) => {
@@ -290,24 +307,6 @@ fn count_newlines(reader: &mut impl Read, n: u64) -> io::Result<u64> {
     Ok(count)
 }
 
-/// A blocking reader of a GET's payload, positioned at `start`.
-fn reader_of(
-    payload: GetResultPayload,
-    start: u64,
-    handle: &tokio::runtime::Handle,
-) -> io::Result<Box<dyn Read + Send>> {
-    Ok(match payload {
-        GetResultPayload::File(mut f, _) => {
-            f.seek(SeekFrom::Start(start))?;
-            Box::new(f)
-        }
-        GetResultPayload::Stream(s) => Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-            tokio_util::io::StreamReader::new(s.map(|r| r.map_err(io::Error::other))),
-            handle.clone(),
-        )),
-    })
-}
-
 /// Sends a scan error to the query; if the query has gone away nobody needs it.
 fn send_error(tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>, e: DataFusionError) {
     if tx.blocking_send(Err(e)).is_err() {
@@ -330,20 +329,6 @@ fn batch_stream(
         }
     })
     .boxed()
-}
-
-/// A reader that adds the bytes it reads to the `bytes_read` metric.
-struct CountingReader {
-    inner: Box<dyn Read + Send>,
-    counters: ScanCounters,
-}
-
-impl Read for CountingReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.counters.bytes_read.add(n);
-        Ok(n)
-    }
 }
 
 fn to_u64(v: i64) -> Result<u64> {

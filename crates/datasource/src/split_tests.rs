@@ -19,7 +19,7 @@ use datafusion::prelude::SessionContext;
 use datafusion_datasource::file_groups::FileGroup;
 use datafusion_datasource::{PartitionedFile, TableSchema};
 use futures::StreamExt;
-use logfusion_formats::{FormatSpec, ResolvedFormat, TimeZoneSpec};
+use logfusion_formats::{FormatSpec, ResolvedFormat, TimeRules};
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt, PutPayload};
@@ -111,7 +111,7 @@ fn samples() -> Vec<Sample> {
 
 fn resolve(sample: &Sample) -> Arc<ResolvedFormat> {
     let lines: Vec<&str> = sample.text.lines().collect();
-    Arc::new(ResolvedFormat::resolve(sample.spec.clone(), TimeZoneSpec::Utc, &lines).expect("resolves"))
+    Arc::new(ResolvedFormat::resolve(sample.spec.clone(), TimeRules::default(), &lines).expect("resolves"))
 }
 
 /// An in-memory store and a runtime to scan it with.

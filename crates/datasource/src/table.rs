@@ -25,11 +25,11 @@ use datafusion_datasource::file_groups::FileGroup;
 use datafusion_datasource::{PartitionedFile, TableSchema};
 use logfusion_formats::ResolvedFormat;
 
-use crate::compression::Compression;
 use crate::discover::LogFile;
 use crate::error::{Error, Result as SourceResult};
 use crate::file_format::LogFormat;
 use crate::location::store_for;
+use logfusion_lines::Compression;
 
 /// What a log table yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

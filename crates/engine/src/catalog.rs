@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 use logfusion_datasource::{FileProblem, ListOptions, LogFile, LogLocation, LogTable, discover};
-use logfusion_formats::{FormatKind, FormatSpec, ResolvedFormat, TimeZoneSpec, escape_text};
+use logfusion_formats::{FormatKind, FormatSpec, ResolvedFormat, TimeRules, escape_text};
 
 use crate::config::Config;
 use crate::error::{EngineError, Result};
@@ -26,14 +26,14 @@ pub struct SourceRequest {
     pub path: String,
     /// Format for every file, or `None` to detect per file.
     pub format: Option<FormatSpec>,
-    /// Zone of timestamps without an offset.
-    pub timezone: TimeZoneSpec,
+    /// How timestamps become UTC: zone, daylight saving, plausible epoch numbers.
+    pub time: TimeRules,
 }
 
 impl SourceRequest {
     /// Auto mode over a directory (or file, or glob), optionally forcing one format.
     pub fn auto(path: impl Into<String>, format: Option<FormatSpec>) -> Self {
-        SourceRequest { name: None, path: path.into(), format, timezone: TimeZoneSpec::Utc }
+        SourceRequest { name: None, path: path.into(), format, time: TimeRules::default() }
     }
 
     /// The sources of a config file.
@@ -46,7 +46,7 @@ impl SourceRequest {
                     name: Some(s.name.clone()),
                     path: s.path.clone(),
                     format: s.format_spec()?,
-                    timezone: s.timezone,
+                    time: TimeRules::new(s.timezone, s.dst, config.epoch_years()),
                 })
             })
             .collect()
@@ -85,7 +85,7 @@ impl Catalog {
             match (&source.name, &source.format) {
                 (name, Some(spec)) => {
                     let table = name.clone().unwrap_or_else(|| spec.kind().name().to_string());
-                    catalog.push_table(table, spec.clone(), source.timezone, files, false)?;
+                    catalog.push_table(table, spec.clone(), source.time, files, false)?;
                 }
                 (name, None) => {
                     let mut by_kind: BTreeMap<FormatKind, Vec<LogFile>> = BTreeMap::new();
@@ -108,7 +108,7 @@ impl Catalog {
                         let table = name.clone().unwrap_or_else(|| kind.name().to_string());
                         // Detection only ever finds built-in formats, which have defaults.
                         let Some(spec) = FormatSpec::default_for(kind) else { continue };
-                        catalog.push_table(table, spec, source.timezone, files, true)?;
+                        catalog.push_table(table, spec, source.time, files, true)?;
                     }
                 }
             }
@@ -137,7 +137,7 @@ impl Catalog {
         &mut self,
         name: String,
         spec: FormatSpec,
-        timezone: TimeZoneSpec,
+        time: TimeRules,
         files: Vec<LogFile>,
         detected: bool,
     ) -> Result<()> {
@@ -153,8 +153,13 @@ impl Catalog {
         }
         let sample: Vec<&str> =
             files.iter().flat_map(|f| f.sample.iter().map(String::as_str)).take(INFER_LINES).collect();
-        let format = ResolvedFormat::resolve(spec, timezone, &sample)
+        let format = ResolvedFormat::resolve(spec, time, &sample)
             .map_err(|error| EngineError::Format { source_name: name.clone(), error })?;
+        // The samples have done their work (schema inference); 100 000 files need not keep them.
+        let mut files = files;
+        for f in &mut files {
+            f.sample = Vec::new();
+        }
         self.tables.push(LogTable { name, format: Arc::new(format), detected, files });
         Ok(())
     }

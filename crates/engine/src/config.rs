@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use logfusion_formats::{FormatSpec, TimeZoneSpec};
+use logfusion_formats::{DEFAULT_EPOCH_YEARS, DstPolicy, FormatSpec, TimeZoneSpec};
 use serde::Deserialize;
 
 /// Errors reading the configuration.
@@ -82,6 +82,11 @@ pub struct Config {
     /// is not true (false or NULL).
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// Epoch timestamps (seconds or milliseconds since 1970) must lie in these years, first and
+    /// last included (default `[1970, 2200]`): a number of the wrong magnitude is a
+    /// `bad_timestamp` reject instead of a date thousands of years away.
+    #[serde(default)]
+    pub epoch_years: Option<(i32, i32)>,
 }
 
 impl Default for Config {
@@ -96,6 +101,7 @@ impl Default for Config {
             datafusion: Default::default(),
             params: Default::default(),
             rules: Default::default(),
+            epoch_years: None,
         }
     }
 }
@@ -123,6 +129,10 @@ pub struct SourceConfig {
     /// Zone of timestamps without an offset (default UTC).
     #[serde(default)]
     pub timezone: TimeZoneSpec,
+    /// Which instant a local time means where clocks change: `earliest` (default), `latest`,
+    /// or `reject` (a `bad_timestamp` reject).
+    #[serde(default)]
+    pub dst: DstPolicy,
     /// Options of the format (e.g. `trailing` for access, `pattern` for regex).
     #[serde(default)]
     pub options: serde_yaml::Mapping,
@@ -226,6 +236,11 @@ impl Config {
         if self.batch_size == 0 {
             return Err(bad("batch_size", "must be at least 1"));
         }
+        if let Some((first, last)) = self.epoch_years
+            && (first > last || first < 1)
+        {
+            return Err(bad("epoch_years", format!("[{first}, {last}] is not a range of years from 1 on")));
+        }
         if self.max_line_bytes.0 < 64 {
             return Err(bad("max_line_bytes", "must be at least 64"));
         }
@@ -272,6 +287,11 @@ impl Config {
     /// Worker count: `max_workers` or the number of cores.
     pub fn workers(&self) -> usize {
         self.max_workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
+
+    /// The years epoch timestamps must lie in.
+    pub fn epoch_years(&self) -> (i32, i32) {
+        self.epoch_years.unwrap_or(DEFAULT_EPOCH_YEARS)
     }
 
     /// `max_line_bytes` as a length in memory.

@@ -120,7 +120,11 @@ fn sources(options: &EnvironmentOptions, config: &Config) -> Result<Vec<SourceRe
         None => None,
     };
     match &options.log_dir {
-        Some(dir) => Ok(vec![SourceRequest::auto(dir.clone(), forced)]),
+        Some(dir) => {
+            let mut source = SourceRequest::auto(dir.clone(), forced);
+            source.time = logfusion_formats::TimeRules::new(source.time.zone, source.time.dst, config.epoch_years());
+            Ok(vec![source])
+        }
         None if !config.sources.is_empty() => {
             if forced.is_some() {
                 return Err(EngineError::Argument {

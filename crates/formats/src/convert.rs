@@ -1,13 +1,13 @@
 //! Text → typed [`Value`] conversion shared by the user-configurable formats.
 
 use crate::columns::{ColumnType, Value};
-use crate::time::{TimeZoneSpec, TimestampFormat};
+use crate::time::{TimeRules, TimestampFormat};
 
-/// How to read text into a typed value: the zone for naive timestamps and their format.
+/// How to read text into a typed value: the source's time rules and how timestamps are written.
 #[derive(Debug, Clone, Default)]
 pub struct ConvertOptions {
-    /// Zone of naive timestamps.
-    pub timezone: TimeZoneSpec,
+    /// Zone, daylight-saving policy and plausible epoch range of timestamps.
+    pub time: TimeRules,
     /// How timestamps are written.
     pub timestamp_format: TimestampFormat,
 }
@@ -38,15 +38,13 @@ pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) ->
             "false" | "FALSE" | "False" | "0" | "no" => Ok(Value::Bool(false)),
             _ => Err(bad("a boolean")),
         },
-        ColumnType::Timestamp => {
-            opts.timestamp_format.parse(text, &opts.timezone).map(Value::Timestamp).ok_or_else(|| {
-                format!(
-                    "{:?} is not a timestamp in format {}",
-                    crate::escape::escape_excerpt(text.as_bytes(), 64),
-                    String::from(opts.timestamp_format.clone())
-                )
-            })
-        }
+        ColumnType::Timestamp => opts.timestamp_format.parse(text, &opts.time).map(Value::Timestamp).ok_or_else(|| {
+            format!(
+                "{:?} is not a timestamp in format {}",
+                crate::escape::escape_excerpt(text.as_bytes(), 64),
+                String::from(opts.timestamp_format.clone())
+            )
+        }),
     }
 }
 

@@ -93,7 +93,12 @@ fn convert<'a>(
         }
         (ColumnType::Timestamp, J::Number(n)) => {
             let secs = n.as_f64().ok_or_else(|| mismatch(key, ty, v))?;
-            Value::Timestamp((secs * 1e6).round() as i64)
+            Value::Timestamp(opts.time.epoch_seconds(secs).ok_or_else(|| {
+                Reject::new(
+                    RejectReason::BadTimestamp,
+                    format!("field {key:?}: {n} is not epoch seconds between the plausible years"),
+                )
+            })?)
         }
         (ColumnType::Timestamp, J::String(s)) => {
             let fmt = match &opts.timestamp_format {
@@ -101,8 +106,8 @@ fn convert<'a>(
                 f => Some(f),
             };
             let t = match fmt {
-                None => parse_rfc3339(s.as_bytes()).and_then(|p| p.to_utc(&opts.timezone)),
-                Some(f) => f.parse(s, &opts.timezone),
+                None => parse_rfc3339(s.as_bytes()).and_then(|p| p.to_utc(&opts.time)),
+                Some(f) => f.parse(s, &opts.time),
             };
             Value::Timestamp(t.ok_or_else(|| {
                 Reject::new(

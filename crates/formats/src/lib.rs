@@ -48,7 +48,7 @@ pub use logfmt::LogfmtOptions;
 pub use regex_format::RegexOptions;
 pub use reject::{Reject, RejectReason};
 pub use syslog::SyslogOptions;
-pub use time::{TimeZoneError, TimeZoneSpec, TimestampFormat};
+pub use time::{DEFAULT_EPOCH_YEARS, DstPolicy, TimeRules, TimeZoneError, TimeZoneSpec, TimestampFormat};
 
 use access::{AccessLogParser, access_columns};
 use convert::ConvertOptions;
@@ -67,11 +67,14 @@ pub trait LineParser: Send {
 }
 
 /// What a parser may know about the file it reads.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct FileContext {
     /// The file's modification time, µs since the epoch: the reference for the year of
     /// RFC 3164 syslog timestamps.
     pub modified_micros: Option<i64>,
+    /// The file's last line, for formats whose reading depends on where the file ends
+    /// (year-less syslog with a configured year; see [`ResolvedFormat::needs_last_line`]).
+    pub last_line: Option<String>,
 }
 
 /// Errors in a format's definition (from config).
@@ -203,14 +206,14 @@ enum Compiled {
 #[derive(Debug, Clone)]
 pub struct ResolvedFormat {
     spec: FormatSpec,
-    timezone: TimeZoneSpec,
+    time: TimeRules,
     columns: Vec<ColumnSpec>,
     compiled: Compiled,
 }
 
 impl ResolvedFormat {
     /// Resolves `spec`; `sample` (first lines of the files) is used to infer JSON/logfmt columns.
-    pub fn resolve(spec: FormatSpec, timezone: TimeZoneSpec, sample: &[&str]) -> Result<Self, FormatError> {
+    pub fn resolve(spec: FormatSpec, time: TimeRules, sample: &[&str]) -> Result<Self, FormatError> {
         let (columns, compiled) = match &spec {
             FormatSpec::Access(o) => (access_columns(o), Compiled::Access(o.clone())),
             FormatSpec::Syslog(o) => (syslog_columns(), Compiled::Syslog(o.clone())),
@@ -227,7 +230,7 @@ impl ResolvedFormat {
                 (c.columns.clone(), Compiled::Regex(c, o.timestamp_format.clone()))
             }
         };
-        Ok(ResolvedFormat { spec, timezone, columns, compiled })
+        Ok(ResolvedFormat { spec, time, columns, compiled })
     }
 
     /// The format's family.
@@ -240,9 +243,15 @@ impl ResolvedFormat {
         &self.spec
     }
 
-    /// The zone of naive timestamps.
-    pub fn timezone(&self) -> TimeZoneSpec {
-        self.timezone
+    /// How the format's timestamps become UTC.
+    pub fn time_rules(&self) -> TimeRules {
+        self.time
+    }
+
+    /// Whether parsers need the file's last line in their [`FileContext`]: year-less syslog
+    /// with a configured year dates the file by where it ends.
+    pub fn needs_last_line(&self) -> bool {
+        matches!(&self.compiled, Compiled::Syslog(o) if o.year.is_some())
     }
 
     /// The columns rows of this format have.
@@ -265,10 +274,10 @@ impl ResolvedFormat {
 
     /// A new parser for one file (or byte range of it).
     pub fn parser(&self, ctx: &FileContext) -> Box<dyn LineParser> {
-        let convert = |timestamp_format: TimestampFormat| ConvertOptions { timezone: self.timezone, timestamp_format };
+        let convert = |timestamp_format: TimestampFormat| ConvertOptions { time: self.time, timestamp_format };
         match &self.compiled {
             Compiled::Access(o) => Box::new(AccessLogParser::new(o)),
-            Compiled::Syslog(o) => Box::new(SyslogParser::new(o, self.timezone, ctx)),
+            Compiled::Syslog(o) => Box::new(SyslogParser::new(o, self.time, ctx)),
             Compiled::Json(c) => Box::new(JsonParser::new(c.clone(), convert(TimestampFormat::Rfc3339))),
             Compiled::Logfmt(c) => Box::new(LogfmtParser::new(c.clone(), convert(TimestampFormat::Rfc3339))),
             Compiled::Regex(c, ts) => Box::new(RegexParser::new(c.clone(), convert(ts.clone()))),

@@ -6,13 +6,13 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType, UInt8
 use arrow_array::{Array, ArrayRef};
 use proptest::prelude::*;
 
-use crate::{BatchBuilder, FileContext, FormatSpec, ResolvedFormat, TimeZoneSpec, prepare_line};
+use crate::{BatchBuilder, FileContext, FormatSpec, ResolvedFormat, TimeRules, prepare_line};
 
 /// Parses `line` with every column projected; the arrays of the one row, or the reject.
 fn parse_one(format: &ResolvedFormat, line: &str) -> Result<Vec<ArrayRef>, crate::Reject> {
     let all: Vec<usize> = (0..format.columns().len()).collect();
     let mut out = BatchBuilder::new(format.columns(), &all, 1);
-    let mut parser = format.parser(&FileContext { modified_micros: Some(1_790_000_000_000_000) });
+    let mut parser = format.parser(&FileContext { modified_micros: Some(1_790_000_000_000_000), last_line: None });
     parser.parse(line, &mut out)?;
     out.commit_row();
     Ok(out.finish())
@@ -75,7 +75,7 @@ proptest! {
     #[test]
     fn access_lines_parse_back(record in access_record()) {
         let (line, ts, texts, status, bytes, time) = record;
-        let format = ResolvedFormat::resolve(FormatSpec::parse_name("combined").unwrap(), TimeZoneSpec::Utc, &[]).unwrap();
+        let format = ResolvedFormat::resolve(FormatSpec::parse_name("combined").unwrap(), TimeRules::default(), &[]).unwrap();
         let a = parse_one(&format, &line).map_err(|r| TestCaseError::fail(format!("{line}: {r:?}")))?;
         prop_assert_eq!(column(&format, &a, "ts").as_primitive::<TimestampMicrosecondType>().value(0), ts);
         for (name, want) in ["client_ip", "ident", "user", "method", "path", "protocol", "referer", "user_agent"].iter().zip(&texts) {
@@ -99,7 +99,7 @@ proptest! {
     ) {
         let ts = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.6fZ");
         let line = format!("<{pri}>1 {ts} {host} {app} {proc_id} - - {message}");
-        let format = ResolvedFormat::resolve(FormatSpec::parse_name("syslog").unwrap(), TimeZoneSpec::Utc, &[]).unwrap();
+        let format = ResolvedFormat::resolve(FormatSpec::parse_name("syslog").unwrap(), TimeRules::default(), &[]).unwrap();
         let a = parse_one(&format, &line).map_err(|r| TestCaseError::fail(format!("{line}: {r:?}")))?;
         prop_assert_eq!(column(&format, &a, "ts").as_primitive::<TimestampMicrosecondType>().value(0), micros);
         prop_assert_eq!(column(&format, &a, "facility").as_primitive::<UInt8Type>().value(0), pri / 8);
@@ -120,7 +120,7 @@ proptest! {
         // logfmt: quoting with backslash escapes.
         let escaped = sentence.replace('\\', "\\\\").replace('"', "\\\"");
         let line = format!("n={n} word={word} msg=\"{escaped}\" ok={flag}");
-        let format = ResolvedFormat::resolve(FormatSpec::parse_name("logfmt").unwrap(), TimeZoneSpec::Utc, &[&line]).unwrap();
+        let format = ResolvedFormat::resolve(FormatSpec::parse_name("logfmt").unwrap(), TimeRules::default(), &[&line]).unwrap();
         let a = parse_one(&format, &line).map_err(|r| TestCaseError::fail(format!("{line}: {r:?}")))?;
         prop_assert_eq!(column(&format, &a, "n").as_primitive::<Int64Type>().value(0), n);
         prop_assert_eq!(text(column(&format, &a, "word")), Some(word.clone()));
@@ -128,7 +128,7 @@ proptest! {
         prop_assert_eq!(column(&format, &a, "ok").as_boolean().value(0), flag);
         // JSON: the same record.
         let line = serde_json::json!({"n": n, "word": word, "msg": sentence, "ok": flag}).to_string();
-        let format = ResolvedFormat::resolve(FormatSpec::parse_name("json").unwrap(), TimeZoneSpec::Utc, &[&line]).unwrap();
+        let format = ResolvedFormat::resolve(FormatSpec::parse_name("json").unwrap(), TimeRules::default(), &[&line]).unwrap();
         let a = parse_one(&format, &line).map_err(|r| TestCaseError::fail(format!("{line}: {r:?}")))?;
         prop_assert_eq!(column(&format, &a, "n").as_primitive::<Int64Type>().value(0), n);
         prop_assert_eq!(text(column(&format, &a, "msg")), Some(sentence));
@@ -141,7 +141,7 @@ proptest! {
     fn no_input_panics_a_parser(bytes in prop::collection::vec(any::<u8>(), 0..300), ascii in "[ -~]{0,200}") {
         let sample = ["a=1 b=x", r#"{"a":1,"b":"x"}"#];
         for name in ["access", "syslog", "json", "logfmt"] {
-            let format = ResolvedFormat::resolve(FormatSpec::parse_name(name).unwrap(), TimeZoneSpec::Utc, &sample).unwrap();
+            let format = ResolvedFormat::resolve(FormatSpec::parse_name(name).unwrap(), TimeRules::default(), &sample).unwrap();
             for input in [&bytes[..], ascii.as_bytes()] {
                 if let Ok(line) = prepare_line(input)
                     && let Ok(arrays) = parse_one(&format, line)

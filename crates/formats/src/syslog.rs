@@ -4,11 +4,13 @@
 //! <34>Oct 11 22:14:15 mymachine su[123]: 'su root' failed          (RFC 3164; <PRI> optional)
 //! <165>1 2003-10-11T22:14:15.003Z host app 77 ID47 [id@1 a="1"] msg (RFC 5424)
 //! ```
-//! RFC 3164 timestamps have no year and no zone: the zone is the source's `timezone`; the year
-//! is that of a reference time (the `year` option, else the file's modification time), minus one
-//! for timestamps that would lie more than a day after the reference — so a file written across
-//! New Year gets December in the old year and January in the new one, whichever byte range of
-//! the file is parsed first.
+//! RFC 3164 timestamps have no year and no zone: the zone is the source's `timezone`. The year
+//! comes from a reference time: the file's modification time, or, with the `year` option, the
+//! file's last line read in that year (the year "in which the file ends"). A timestamp takes
+//! the reference's year, minus one if that would put it more than a day after the reference —
+//! so the last line belongs to the reference year and earlier lines roll back at New Year, and
+//! a file written across New Year gets December in the old year and January in the new one,
+//! whichever byte range of the file is parsed first.
 
 use memchr::memchr;
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::FileContext;
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType};
 use crate::reject::{Reject, RejectReason, syntax};
-use crate::time::{MICROS_PER_SEC, TimeZoneSpec, civil_to_epoch_seconds, digits, month_from_abbr, parse_rfc3339};
+use crate::time::{MICROS_PER_SEC, TimeRules, civil_to_epoch_seconds, digits, month_from_abbr, parse_rfc3339};
 
 const TS: usize = 0;
 const FACILITY: usize = 1;
@@ -55,43 +57,61 @@ pub fn syslog_columns() -> Vec<ColumnSpec> {
 /// Parser of syslog lines.
 #[derive(Debug)]
 pub struct SyslogParser {
-    timezone: TimeZoneSpec,
+    time: TimeRules,
     /// Reference time (UTC seconds) for year-less timestamps and its civil year.
     reference_secs: i64,
     reference_year: i64,
 }
 
 impl SyslogParser {
-    /// A parser for one file; `ctx` gives the file's modification time.
-    pub fn new(opts: &SyslogOptions, timezone: TimeZoneSpec, ctx: &FileContext) -> Self {
-        let reference_secs = match opts.year {
-            Some(y) => civil_to_epoch_seconds(y as i64, 12, 31, 23, 59, 59).unwrap_or(0),
-            None => ctx.modified_micros.map(|m| m / MICROS_PER_SEC).unwrap_or_else(|| chrono::Utc::now().timestamp()),
+    /// A parser for one file; `ctx` gives the file's modification time and last line.
+    pub fn new(opts: &SyslogOptions, time: TimeRules, ctx: &FileContext) -> Self {
+        let year_of = |secs: i64| {
+            chrono::DateTime::from_timestamp(secs, 0).map(|d| chrono::Datelike::year(&d) as i64).unwrap_or(1970)
         };
-        let reference_year = chrono::DateTime::from_timestamp(reference_secs, 0)
-            .map(|d| chrono::Datelike::year(&d) as i64)
-            .unwrap_or(1970);
-        SyslogParser { timezone, reference_secs, reference_year }
+        let (reference_secs, reference_year) = match opts.year {
+            Some(y) => {
+                let y = y as i64;
+                let last = ctx.last_line.as_deref().and_then(|l| bsd_in_year(l, y, &time));
+                let end_of_year = civil_to_epoch_seconds(y, 12, 31, 23, 59, 59).unwrap_or(0);
+                (last.unwrap_or(end_of_year), y)
+            }
+            None => {
+                let secs =
+                    ctx.modified_micros.map(|m| m / MICROS_PER_SEC).unwrap_or_else(|| chrono::Utc::now().timestamp());
+                (secs, year_of(secs))
+            }
+        };
+        SyslogParser { time, reference_secs, reference_year }
     }
 
     fn bsd_timestamp(&self, b: &[u8]) -> Option<i64> {
-        // "Oct 11 22:14:15" with a space-padded day
-        if b.len() != 15 || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
-            return None;
-        }
-        let month = month_from_abbr(&b[0..3])?;
-        let day = if b[4] == b' ' { digits(&b[5..6])? } else { digits(&b[4..6])? };
-        let (h, m, s) = (digits(&b[7..9])?, digits(&b[10..12])?, digits(&b[13..15])?);
-        let local = |year| {
-            let secs = civil_to_epoch_seconds(year, month, day, h, m, s)?;
-            self.timezone.naive_to_utc_micros(secs * MICROS_PER_SEC)
-        };
-        let mut ts = local(self.reference_year).or_else(|| local(self.reference_year - 1))?;
+        let mut ts = bsd_micros(b, self.reference_year, &self.time)
+            .or_else(|| bsd_micros(b, self.reference_year - 1, &self.time))?;
         if ts > (self.reference_secs + 86_400) * MICROS_PER_SEC {
-            ts = local(self.reference_year - 1)?;
+            ts = bsd_micros(b, self.reference_year - 1, &self.time)?;
         }
         Some(ts)
     }
+}
+
+/// UTC µs of an RFC 3164 timestamp `Oct 11 22:14:15` (space-padded day) in `year`.
+fn bsd_micros(b: &[u8], year: i64, time: &TimeRules) -> Option<i64> {
+    if b.len() != 15 || b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
+        return None;
+    }
+    let month = month_from_abbr(&b[0..3])?;
+    let day = if b[4] == b' ' { digits(&b[5..6])? } else { digits(&b[4..6])? };
+    let (h, m, s) = (digits(&b[7..9])?, digits(&b[10..12])?, digits(&b[13..15])?);
+    let secs = civil_to_epoch_seconds(year, month, day, h, m, s)?;
+    time.local_to_utc(secs * MICROS_PER_SEC)
+}
+
+/// UTC seconds of the RFC 3164 timestamp of `line` (after an optional `<PRI>`) in `year`.
+fn bsd_in_year(line: &str, year: i64, time: &TimeRules) -> Option<i64> {
+    let (_, rest) = priority(line).ok()?;
+    let b = rest.as_bytes();
+    bsd_micros(b.get(..15)?, year, time).map(|us| us / MICROS_PER_SEC)
 }
 
 struct Fields<'a> {
@@ -132,7 +152,7 @@ impl SyslogParser {
         } else {
             Some(
                 parse_rfc3339(ts_text.as_bytes())
-                    .and_then(|t| t.to_utc(&self.timezone))
+                    .and_then(|t| t.to_utc(&self.time))
                     .ok_or_else(|| bad_ts(ts_text.as_bytes()))?,
             )
         };
@@ -168,9 +188,8 @@ impl SyslogParser {
         let (ts, rest) = if b.first().is_some_and(u8::is_ascii_digit) {
             // high-precision variant written by rsyslog: RFC 3339 instead of "Mmm dd hh:mm:ss"
             let (t, r) = token(rest).ok_or_else(|| syntax("no space after the timestamp"))?;
-            let ts = parse_rfc3339(t.as_bytes())
-                .and_then(|p| p.to_utc(&self.timezone))
-                .ok_or_else(|| bad_ts(t.as_bytes()))?;
+            let ts =
+                parse_rfc3339(t.as_bytes()).and_then(|p| p.to_utc(&self.time)).ok_or_else(|| bad_ts(t.as_bytes()))?;
             (ts, r)
         } else {
             if b.len() < 16 {
@@ -302,7 +321,10 @@ mod tests {
     use arrow_array::types::{TimestampMicrosecondType, UInt8Type};
 
     fn ctx_at(y: i64, m: u32, d: u32) -> FileContext {
-        FileContext { modified_micros: Some(civil_to_epoch_seconds(y, m, d, 12, 0, 0).unwrap() * MICROS_PER_SEC) }
+        FileContext {
+            modified_micros: Some(civil_to_epoch_seconds(y, m, d, 12, 0, 0).unwrap() * MICROS_PER_SEC),
+            last_line: None,
+        }
     }
 
     fn run(p: &mut SyslogParser, lines: &[&str]) -> (Vec<arrow_array::ArrayRef>, Vec<Reject>) {
@@ -319,7 +341,7 @@ mod tests {
 
     #[test]
     fn rfc3164_with_new_year_rollover() {
-        let mut p = SyslogParser::new(&SyslogOptions::default(), TimeZoneSpec::Utc, &ctx_at(2026, 1, 2));
+        let mut p = SyslogParser::new(&SyslogOptions::default(), TimeRules::default(), &ctx_at(2026, 1, 2));
         let (cols, rej) =
             run(&mut p, &["<34>Dec 31 23:59:59 host su[123]: 'su root' failed", "Jan  1 00:00:01 host cron: tick"]);
         assert!(rej.is_empty(), "{rej:?}");
@@ -336,8 +358,33 @@ mod tests {
     }
 
     #[test]
+    fn a_configured_year_is_the_year_the_file_ends_in() {
+        let lines = ["Dec 31 23:59:58 host app: last of the year", "Jan  1 00:00:01 host app: first"];
+        let ctx = FileContext { modified_micros: None, last_line: Some(lines[1].to_string()) };
+        let mut p = SyslogParser::new(&SyslogOptions { year: Some(2027) }, TimeRules::default(), &ctx);
+        let (cols, rej) = run(&mut p, &lines);
+        assert!(rej.is_empty(), "{rej:?}");
+        let ts = cols[0].as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(ts.value(0), civil_to_epoch_seconds(2026, 12, 31, 23, 59, 58).unwrap() * MICROS_PER_SEC);
+        assert_eq!(ts.value(1), civil_to_epoch_seconds(2027, 1, 1, 0, 0, 1).unwrap() * MICROS_PER_SEC);
+        // Without the last line (a compressed file), the year ends on 31 December.
+        let mut p =
+            SyslogParser::new(&SyslogOptions { year: Some(2027) }, TimeRules::default(), &FileContext::default());
+        let (cols, _) = run(&mut p, &lines[..1]);
+        let ts = cols[0].as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(ts.value(0), civil_to_epoch_seconds(2027, 12, 31, 23, 59, 58).unwrap() * MICROS_PER_SEC);
+    }
+
+    #[test]
+    fn multi_byte_text_at_the_timestamp_position_is_a_reject_not_a_panic() {
+        let mut p = SyslogParser::new(&SyslogOptions::default(), TimeRules::default(), &ctx_at(2026, 1, 2));
+        let (_, rej) = run(&mut p, &["Ошибка: диск переполнен", "Oct 11 22:14:1\u{e9}x host a: m"]);
+        assert_eq!(rej.iter().map(|r| r.reason).collect::<Vec<_>>(), [RejectReason::BadTimestamp; 2]);
+    }
+
+    #[test]
     fn rfc5424_keeps_structured_data() {
-        let mut p = SyslogParser::new(&SyslogOptions::default(), TimeZoneSpec::Utc, &ctx_at(2026, 1, 2));
+        let mut p = SyslogParser::new(&SyslogOptions::default(), TimeRules::default(), &ctx_at(2026, 1, 2));
         let line = r#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Appl\]ication"][x@1 a="b"] An application event"#;
         let (cols, rej) = run(&mut p, &[line, "<13>1 - - - - - -"]);
         assert!(rej.is_empty(), "{rej:?}");
@@ -354,7 +401,8 @@ mod tests {
 
     #[test]
     fn rejects() {
-        let mut p = SyslogParser::new(&SyslogOptions { year: Some(2025) }, TimeZoneSpec::Utc, &FileContext::default());
+        let mut p =
+            SyslogParser::new(&SyslogOptions { year: Some(2025) }, TimeRules::default(), &FileContext::default());
         let (_, rej) = run(
             &mut p,
             &["<999>Oct 11 22:14:15 h a: m", "Foo 11 22:14:15 h a: m", "<13>1 2003-13-11T22:14:15Z h a - - - m"],

@@ -128,11 +128,11 @@ pub struct ParsedTime {
 }
 
 impl ParsedTime {
-    /// UTC microseconds, applying the offset or, for naive text, the zone `tz`.
-    pub fn to_utc(self, tz: &TimeZoneSpec) -> Option<i64> {
+    /// UTC microseconds, applying the offset or, for naive text, the source's zone.
+    pub fn to_utc(self, rules: &TimeRules) -> Option<i64> {
         match self.offset_seconds {
             Some(off) => Some(self.naive_micros - off * MICROS_PER_SEC),
-            None => tz.naive_to_utc_micros(self.naive_micros),
+            None => rules.local_to_utc(self.naive_micros),
         }
     }
 }
@@ -187,22 +187,98 @@ pub enum TimeZoneSpec {
 }
 
 impl TimeZoneSpec {
-    /// UTC microseconds of a wall-clock time in this zone. In a daylight-saving gap the earlier
-    /// offset is used; in an overlap, the first occurrence.
-    pub fn naive_to_utc_micros(&self, naive_micros: i64) -> Option<i64> {
+    /// UTC microseconds of a wall-clock time in this zone. Where clocks change, a wall time
+    /// can be two instants (the hour repeated in autumn) or none (the hour skipped in spring):
+    /// `dst` says which instant to take, or to take none.
+    pub fn naive_to_utc_micros(&self, naive_micros: i64, dst: DstPolicy) -> Option<i64> {
         match self {
             TimeZoneSpec::Utc => Some(naive_micros),
             TimeZoneSpec::Fixed(off) => Some(naive_micros - *off as i64 * MICROS_PER_SEC),
             TimeZoneSpec::Named(tz) => {
                 let naive = DateTime::from_timestamp_micros(naive_micros)?.naive_utc();
-                let offset = match tz.offset_from_local_datetime(&naive) {
-                    chrono::LocalResult::Single(o) | chrono::LocalResult::Ambiguous(o, _) => o,
-                    chrono::LocalResult::None => tz.offset_from_utc_datetime(&naive),
+                let utc =
+                    |offset: chrono_tz::TzOffset| naive_micros - offset.fix().local_minus_utc() as i64 * MICROS_PER_SEC;
+                let (earliest, latest) = match tz.offset_from_local_datetime(&naive) {
+                    chrono::LocalResult::Single(o) => return Some(utc(o)),
+                    chrono::LocalResult::Ambiguous(a, b) => (utc(a).min(utc(b)), utc(a).max(utc(b))),
+                    // A skipped wall time: the instants it would be under the offsets before
+                    // and after the change.
+                    chrono::LocalResult::None => {
+                        let day = chrono::TimeDelta::days(1);
+                        let before = utc(tz.offset_from_utc_datetime(&(naive - day)));
+                        let after = utc(tz.offset_from_utc_datetime(&(naive + day)));
+                        (before.min(after), before.max(after))
+                    }
                 };
-                let off = offset.fix().local_minus_utc() as i64;
-                Some(naive_micros - off * MICROS_PER_SEC)
+                match dst {
+                    DstPolicy::Earliest => Some(earliest),
+                    DstPolicy::Latest => Some(latest),
+                    DstPolicy::Reject => None,
+                }
             }
         }
+    }
+}
+
+/// Which instant a wall-clock time means where clocks change (daylight saving time): in the
+/// repeated hour of autumn and the skipped hour of spring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DstPolicy {
+    /// The earlier of the two instants (the default).
+    #[default]
+    Earliest,
+    /// The later one.
+    Latest,
+    /// Neither: the timestamp is a `bad_timestamp` reject.
+    Reject,
+}
+
+/// How a source's timestamps become UTC: the zone of naive timestamps, the daylight-saving
+/// policy, and the range of plausible epoch numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRules {
+    /// The zone of timestamps without an offset.
+    pub zone: TimeZoneSpec,
+    /// How ambiguous and skipped wall times resolve.
+    pub dst: DstPolicy,
+    /// Epoch numbers (seconds, milliseconds) must fall in `[start, end)` µs: a number of the
+    /// wrong magnitude (milliseconds read as seconds) is a reject, not the year 58719.
+    pub epoch_range: (i64, i64),
+}
+
+/// The years epoch numbers must fall in by default.
+pub const DEFAULT_EPOCH_YEARS: (i32, i32) = (1970, 2200);
+
+impl Default for TimeRules {
+    fn default() -> Self {
+        TimeRules::new(TimeZoneSpec::Utc, DstPolicy::Earliest, DEFAULT_EPOCH_YEARS)
+    }
+}
+
+impl TimeRules {
+    /// Rules with epoch numbers plausible from the start of `years.0` to the end of `years.1`.
+    pub fn new(zone: TimeZoneSpec, dst: DstPolicy, years: (i32, i32)) -> Self {
+        let start = days_from_civil(years.0 as i64, 1, 1) * 86_400 * MICROS_PER_SEC;
+        let end = days_from_civil(years.1 as i64 + 1, 1, 1) * 86_400 * MICROS_PER_SEC;
+        TimeRules { zone, dst, epoch_range: (start, end) }
+    }
+
+    /// UTC microseconds of a wall-clock time (µs as if UTC) of the source's zone.
+    pub fn local_to_utc(&self, naive_micros: i64) -> Option<i64> {
+        self.zone.naive_to_utc_micros(naive_micros, self.dst)
+    }
+
+    /// `micros` if it is a plausible epoch time, else `None`.
+    pub fn epoch(&self, micros: i64) -> Option<i64> {
+        (self.epoch_range.0..self.epoch_range.1).contains(&micros).then_some(micros)
+    }
+
+    /// Seconds since the epoch (with a fraction) as plausible UTC microseconds.
+    pub fn epoch_seconds(&self, seconds: f64) -> Option<i64> {
+        let micros = seconds * 1e6;
+        // Checked in f64 first: a huge number would saturate the cast to i64::MAX.
+        (micros.is_finite() && micros.abs() < 9.2e18).then(|| self.epoch(micros.round() as i64)).flatten()
     }
 }
 
@@ -291,16 +367,14 @@ impl From<TimestampFormat> for String {
 }
 
 impl TimestampFormat {
-    /// Parses `text` to UTC microseconds; naive text is in zone `tz`.
-    pub fn parse(&self, text: &str, tz: &TimeZoneSpec) -> Option<i64> {
+    /// Parses `text` to UTC microseconds by the source's `rules` (zone of naive text,
+    /// daylight saving, plausible epoch numbers).
+    pub fn parse(&self, text: &str, rules: &TimeRules) -> Option<i64> {
         match self {
-            TimestampFormat::Rfc3339 => parse_rfc3339(text.as_bytes())?.to_utc(tz),
+            TimestampFormat::Rfc3339 => parse_rfc3339(text.as_bytes())?.to_utc(rules),
             TimestampFormat::Clf => parse_clf(text.as_bytes()),
-            TimestampFormat::EpochSeconds => {
-                let f: f64 = text.parse().ok()?;
-                f.is_finite().then(|| (f * 1e6).round() as i64)
-            }
-            TimestampFormat::EpochMillis => text.parse::<i64>().ok()?.checked_mul(1000),
+            TimestampFormat::EpochSeconds => rules.epoch_seconds(text.parse().ok()?),
+            TimestampFormat::EpochMillis => rules.epoch(text.parse::<i64>().ok()?.checked_mul(1000)?),
             TimestampFormat::Strftime(pattern) => {
                 if pattern.contains("%z") || pattern.contains("%:z") || pattern.contains("%#z") {
                     let dt = DateTime::parse_from_str(text, pattern).ok()?;
@@ -311,7 +385,7 @@ impl TimestampFormat {
                             NaiveDate::parse_from_str(text, pattern).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
                         })
                         .ok()?;
-                    tz.naive_to_utc_micros(naive.and_utc().timestamp_micros())
+                    rules.local_to_utc(naive.and_utc().timestamp_micros())
                 }
             }
         }
@@ -321,6 +395,40 @@ impl TimestampFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_numbers_of_the_wrong_magnitude_are_refused() {
+        let rules = TimeRules::default();
+        let s = TimestampFormat::EpochSeconds;
+        assert_eq!(s.parse("1790856000", &rules), Some(1_790_856_000_000_000));
+        assert_eq!(s.parse("1790856000123", &rules), None, "milliseconds read as seconds: year 58719");
+        assert_eq!(s.parse("1e300", &rules), None, "no saturation to i64::MAX");
+        assert_eq!(s.parse("-5", &rules), None);
+        assert_eq!(TimestampFormat::EpochMillis.parse("1790856000123", &rules), Some(1_790_856_000_123_000));
+        assert_eq!(TimestampFormat::EpochMillis.parse("9223372036854775807", &rules), None);
+        let wide = TimeRules::new(TimeZoneSpec::Utc, DstPolicy::Earliest, (1900, 99_999));
+        assert!(s.parse("1790856000123", &wide).is_some());
+    }
+
+    #[test]
+    fn daylight_saving_changes_follow_the_policy() {
+        let berlin: TimeZoneSpec = "Europe/Berlin".parse().unwrap();
+        let rules = |dst| TimeRules { zone: berlin, dst, ..TimeRules::default() };
+        let at = |text: &str| parse_rfc3339(text.as_bytes()).unwrap().naive_micros;
+        // 2026-10-25 02:30 happens twice in Berlin: 00:30 UTC (CEST) and 01:30 UTC (CET).
+        let repeated = at("2026-10-25T02:30:00");
+        let utc = |text: &str| parse_rfc3339(text.as_bytes()).unwrap().to_utc(&TimeRules::default()).unwrap();
+        assert_eq!(rules(DstPolicy::Earliest).local_to_utc(repeated), Some(utc("2026-10-25T00:30:00Z")));
+        assert_eq!(rules(DstPolicy::Latest).local_to_utc(repeated), Some(utc("2026-10-25T01:30:00Z")));
+        assert_eq!(rules(DstPolicy::Reject).local_to_utc(repeated), None);
+        // 2026-03-29 02:30 never happens in Berlin.
+        let skipped = at("2026-03-29T02:30:00");
+        assert_eq!(rules(DstPolicy::Earliest).local_to_utc(skipped), Some(utc("2026-03-29T00:30:00Z")));
+        assert_eq!(rules(DstPolicy::Latest).local_to_utc(skipped), Some(utc("2026-03-29T01:30:00Z")));
+        assert_eq!(rules(DstPolicy::Reject).local_to_utc(skipped), None);
+        // A leap second is read as the first second of the next minute.
+        assert_eq!(utc("2016-12-31T23:59:60Z"), utc("2017-01-01T00:00:00Z"));
+    }
 
     #[test]
     fn clf_applies_offset() {
@@ -335,11 +443,12 @@ mod tests {
     fn rfc3339_variants() {
         let z = parse_rfc3339(b"2026-10-01T12:00:00.5Z").unwrap();
         assert_eq!(z.offset_seconds, Some(0));
-        assert_eq!(z.to_utc(&TimeZoneSpec::Utc), Some(1_790_856_000_500_000));
+        let utc = TimeRules::default();
+        assert_eq!(z.to_utc(&utc), Some(1_790_856_000_500_000));
         let off = parse_rfc3339(b"2026-10-01T14:00:00.5+02:00").unwrap();
-        assert_eq!(off.to_utc(&TimeZoneSpec::Utc), Some(1_790_856_000_500_000));
+        assert_eq!(off.to_utc(&utc), Some(1_790_856_000_500_000));
         let naive = parse_rfc3339(b"2026-10-01 14:00:00.500").unwrap();
-        let berlin: TimeZoneSpec = "Europe/Berlin".parse().unwrap();
+        let berlin = TimeRules { zone: "Europe/Berlin".parse().unwrap(), ..TimeRules::default() };
         assert_eq!(naive.to_utc(&berlin), Some(1_790_856_000_500_000));
         assert!(parse_rfc3339(b"2026-13-01T00:00:00Z").is_none());
     }
@@ -354,9 +463,10 @@ mod tests {
     #[test]
     fn strftime_and_epoch() {
         let f = TimestampFormat::from("%Y/%m/%d %H:%M:%S".to_string());
-        assert_eq!(f.parse("1970/01/02 00:00:00", &TimeZoneSpec::Utc), Some(86_400_000_000));
+        let utc = TimeRules::default();
+        assert_eq!(f.parse("1970/01/02 00:00:00", &utc), Some(86_400_000_000));
         let e = TimestampFormat::EpochSeconds;
-        assert_eq!(e.parse("1.5", &TimeZoneSpec::Utc), Some(1_500_000));
+        assert_eq!(e.parse("1.5", &utc), Some(1_500_000));
         assert!("Mars/Olympus".parse::<TimeZoneSpec>().is_err());
     }
 }

@@ -26,7 +26,7 @@ use logfusion_formats::{BatchBuilder, Reject, escape_excerpt, utc_timestamp_type
 
 use super::{EXCERPT_BYTES, Emitter, Flow, LineSink, ScanEnd, ScanJob};
 use crate::error::Error;
-use crate::lines::Line;
+use logfusion_lines::Line;
 
 /// One reject shown as an example of its reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -18,7 +18,7 @@ use datafusion::physical_plan::metrics::{ScopedTimerGuard, Time};
 use logfusion_formats::{BatchBuilder, FileContext, LineParser, Reject, RejectReason, ResolvedFormat, prepare_line};
 
 use crate::accounting::ScanCounters;
-use crate::lines::{Line, LineReader};
+use logfusion_lines::{Line, LineReader};
 
 /// Longest excerpt (input bytes) kept in a reject.
 pub(crate) const EXCERPT_BYTES: usize = 200;
@@ -43,6 +43,9 @@ pub(crate) struct ScanJob {
     /// Stream offset where the range ends: lines starting at or after it belong to the next
     /// range. `None`: the range runs to the end of the file.
     pub end: Option<u64>,
+    /// The file grew since it was listed: an unterminated last line (as listed) is being
+    /// written and is left for the next read.
+    pub grown: bool,
 }
 
 /// Whether the scan goes on after a sink call.
@@ -157,10 +160,14 @@ pub(crate) fn scan_lines<R: Read, S: LineSink>(
         if job.end.is_some_and(|end| offset >= end) {
             break;
         }
+        if job.grown && !line.terminated() {
+            note_unfinished(&job.file_name, offset, line.byte_len());
+            break;
+        }
         let line_no = first_line_no + totals.lines;
         totals.lines += 1;
         sink.line(&line);
-        let line_end = offset + line.byte_len();
+        let terminated = line.terminated();
         let flow = match parse_line(&line, parser.as_mut(), &mut rows, job.max_line_bytes) {
             Ok(()) => {
                 rows.commit_row();
@@ -173,7 +180,7 @@ pub(crate) fn scan_lines<R: Read, S: LineSink>(
                 sink.reject(line_no, offset, &reject, line.raw(), &mut emit)?
             }
         };
-        end.last_line_terminated = line_end < reader.offset();
+        end.last_line_terminated = terminated;
         if flow == Flow::Stop {
             end.stopped = true;
             break;
@@ -211,9 +218,9 @@ fn reject_index(reason: RejectReason) -> usize {
     RejectReason::ALL.iter().position(|r| *r == reason).unwrap_or(0)
 }
 
-/// Warns, once per process and place, that reading `file` stopped at `offset`: the rows,
-/// rejects and health scans of one file all meet the same damage.
-pub(crate) fn warn_read_error(file: &str, offset: u64, error: &std::io::Error) {
+/// Warns once per process about `what` happened at `offset` of `file`: the rows, rejects and
+/// health scans of one file all meet the same damage, and one warning is enough.
+fn warn_once(file: &str, offset: u64, message: impl FnOnce(&str) -> String) {
     static WARNED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<(String, u64)>>> =
         std::sync::OnceLock::new();
     let mut warned = WARNED.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
@@ -221,11 +228,26 @@ pub(crate) fn warn_read_error(file: &str, offset: u64, error: &std::io::Error) {
         warned.clear();
     }
     if warned.insert((file.to_string(), offset)) {
-        tracing::warn!(
-            "{}: reading stopped at byte {offset}: {error}; the lines before are counted (see the read_error reject)",
-            logfusion_formats::escape_text(file)
-        );
+        tracing::warn!("{}", message(&logfusion_formats::escape_text(file)));
     }
+}
+
+/// Warns that reading `file` stopped at `offset`.
+pub(crate) fn warn_read_error(file: &str, offset: u64, error: &std::io::Error) {
+    warn_once(file, offset, |f| {
+        format!(
+            "{f}: reading stopped at byte {offset}: {error}; the lines before are counted (see the read_error reject)"
+        )
+    });
+}
+
+/// Notes that the last line of a growing file is still being written.
+fn note_unfinished(file: &str, offset: u64, len: u64) {
+    warn_once(file, offset, |f| {
+        format!(
+            "{f}: the file grew after it was listed; its unfinished last line ({len} bytes at byte {offset}) is left for the next read"
+        )
+    });
 }
 
 /// A batch of `rows` rows over `schema` (which may have no columns, for `count(*)`).

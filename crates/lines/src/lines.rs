@@ -21,6 +21,8 @@ pub enum Line<'a> {
         bytes: &'a [u8],
         /// Offset of the first byte in the (decompressed) stream.
         offset: u64,
+        /// Whether a `\n` ended it (only the last line of a stream can lack one).
+        terminated: bool,
     },
     /// A line over `max_line_bytes`.
     TooLong {
@@ -30,6 +32,8 @@ pub enum Line<'a> {
         offset: u64,
         /// Its full length without the `\n`.
         len: u64,
+        /// Whether a `\n` ended it.
+        terminated: bool,
     },
 }
 
@@ -46,6 +50,13 @@ impl Line<'_> {
         match self {
             Line::Complete { bytes, .. } => bytes.len() as u64,
             Line::TooLong { len, .. } => *len,
+        }
+    }
+
+    /// Whether a `\n` ended the line: only the last line of a stream can lack one.
+    pub fn terminated(&self) -> bool {
+        match self {
+            Line::Complete { terminated, .. } | Line::TooLong { terminated, .. } => *terminated,
         }
     }
 
@@ -146,21 +157,22 @@ impl<R: Read> LineReader<R> {
         }
     }
 
-    /// Drops bytes through the next `\n` (or to EOF); returns how many were dropped.
-    fn skip_through_newline(&mut self) -> io::Result<u64> {
+    /// Drops bytes through the next `\n` (or to EOF); returns how many were dropped before it,
+    /// and whether there was a `\n`.
+    fn skip_through_newline(&mut self) -> io::Result<(u64, bool)> {
         let mut skipped = 0u64;
         loop {
             if let Some(i) = memchr::memchr(b'\n', &self.buf[self.pos..self.filled]) {
                 skipped += i as u64;
                 self.pos += i + 1;
-                return Ok(skipped);
+                return Ok((skipped, true));
             }
             skipped += (self.filled - self.pos) as u64;
             self.buf_offset += self.filled as u64;
             self.pos = 0;
             self.filled = 0;
             if !self.fill()? {
-                return Ok(skipped);
+                return Ok((skipped, false));
             }
         }
     }
@@ -186,6 +198,7 @@ impl<R: Read> LineReader<R> {
                 return Ok(Some(Line::Complete {
                     bytes: &self.buf[start..end],
                     offset: self.buf_offset + start as u64,
+                    terminated: true,
                 }));
             }
             searched = self.filled - self.pos;
@@ -201,6 +214,7 @@ impl<R: Read> LineReader<R> {
                 return Ok(Some(Line::Complete {
                     bytes: &self.buf[start..self.filled],
                     offset: self.buf_offset + start as u64,
+                    terminated: false,
                 }));
             }
             // fill() may have moved data to the buffer start; `searched` is relative to pos.
@@ -211,8 +225,8 @@ impl<R: Read> LineReader<R> {
         let offset = self.offset();
         self.head.clear();
         self.head.extend_from_slice(&self.buf[self.pos..self.filled.min(self.pos + TOO_LONG_HEAD)]);
-        let len = self.skip_through_newline()?;
-        Ok(Line::TooLong { head: &self.head, offset, len })
+        let (len, terminated) = self.skip_through_newline()?;
+        Ok(Line::TooLong { head: &self.head, offset, len, terminated })
     }
 }
 
@@ -225,8 +239,8 @@ mod tests {
         let mut out = vec![];
         while let Some(l) = r.next_line().unwrap() {
             out.push(match l {
-                Line::Complete { bytes, offset } => (String::from_utf8_lossy(bytes).into_owned(), offset),
-                Line::TooLong { head, offset, len } => {
+                Line::Complete { bytes, offset, .. } => (String::from_utf8_lossy(bytes).into_owned(), offset),
+                Line::TooLong { head, offset, len, .. } => {
                     (format!("LONG{len}:{}", String::from_utf8_lossy(&head[..4])), offset)
                 }
             });
