@@ -138,6 +138,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
     );
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("logfusion"))
         .current_dir(tmp.path())
+        .env("XDG_STATE_HOME", tmp.path().join(".state"))
         .args(["query", "--output", "csv", "--log-dir"])
         .arg(&log)
         .arg("SELECT * FROM access")

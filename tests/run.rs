@@ -3,11 +3,12 @@
 
 use crate::common::{logfusion, query_csv, repo};
 
-/// Runs the default suite of `queries/` with the repository's config into `out`.
+/// Runs the default suite of `queries/` with (a copy of) the repository's config into `out`.
 fn run_suite(cwd: &std::path::Path) -> String {
+    let config = crate::common::sample_config(cwd);
     let out = logfusion(cwd)
         .args(["run", "--csv", "--out", "out", "--config"])
-        .arg(repo().join("config.yaml"))
+        .arg(config)
         .arg("--queries")
         .arg(repo().join("queries"))
         .output()

@@ -15,11 +15,23 @@ pub fn samples() -> PathBuf {
     repo().join("data/samples")
 }
 
-/// The `logfusion` binary, run in an empty temporary directory (no stray config.yaml).
+/// The `logfusion` binary, run in an empty temporary directory (no stray config.yaml), with
+/// its state folder (the logs written without a config file) in `cwd/.state`.
 pub fn logfusion(cwd: &Path) -> Command {
     let mut cmd = Command::cargo_bin("logfusion").expect("binary built");
-    cmd.current_dir(cwd).env_remove("RUST_LOG").env("RUST_BACKTRACE", "0");
+    cmd.current_dir(cwd).env_remove("RUST_LOG").env("RUST_BACKTRACE", "0").env("XDG_STATE_HOME", cwd.join(".state"));
     cmd
+}
+
+/// The repository's config.yaml with its paths made absolute, written to `dir/config.yaml`:
+/// the sample sources from anywhere, with the logs beside the copy.
+pub fn sample_config(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("config.yaml")).expect("config.yaml");
+    let data = repo().join("data");
+    let text = text.replace("path: data/", &format!("path: {}/", data.display()));
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, text).expect("write config");
+    path
 }
 
 /// Runs a query with `--output csv` and returns the rows (header dropped), failing with the

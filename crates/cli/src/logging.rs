@@ -5,11 +5,12 @@ use std::path::Path;
 
 use logfusion_engine::{Config, EnvironmentOptions, LoggingConfig};
 
-/// The logging settings of the config a command will use (defaults when it cannot be read:
-/// loading it again later reports the problem).
+/// The logging settings of the config a command will use: beside its config file, or in the
+/// user's state folder without one (also when it cannot be read: loading it again later
+/// reports the problem).
 pub fn system_log_settings(config: Option<&Path>) -> LoggingConfig {
     let options = EnvironmentOptions { config: config.map(Path::to_path_buf), ..Default::default() };
-    options.config_path().and_then(|p| Config::load(&p).ok()).map(|c| c.logging).unwrap_or_default()
+    options.load_config().map(|(c, _)| c.logging).unwrap_or_else(|_| Config::without_file().logging)
 }
 
 /// Logs to stderr (warnings, or info with `verbose`; `RUST_LOG` overrides) and, when
@@ -28,6 +29,10 @@ pub fn init(verbose: bool, system_log: Option<&LoggingConfig>) {
         .with_filter(stderr_filter);
     let mut file_error = None;
     let file = system_log.and_then(|logging| {
+        if let Some(dir) = logging.system_log.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // A missing state folder is made; any other problem shows when the file is opened.
+            let _ = std::fs::create_dir_all(dir);
+        }
         let open = std::fs::OpenOptions::new().create(true).append(true).open(&logging.system_log);
         match open {
             Ok(f) => Some(

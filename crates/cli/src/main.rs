@@ -74,13 +74,43 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let system_log = cli.command.reads_logs().then(|| logging::system_log_settings(cli.global.config.as_deref()));
     logging::init(cli.global.verbose, system_log.as_ref());
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
+    install_panic_hook();
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
             eprintln!("error: {}", render::error_line(&e));
             ExitCode::FAILURE
         }
+        Err(_) => {
+            let what = LAST_PANIC.lock().ok().and_then(|p| p.clone()).unwrap_or_else(|| "unknown panic".into());
+            eprintln!("error: internal error: {}; please report it", logfusion_formats::escape_text(&what));
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// The last panic's message and place, for the one error line `main` prints.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Replaces the default panic hook, which prints the message raw (log text, control bytes
+/// and all) on stderr: panics are recorded instead. A panic in a scan becomes its query's
+/// error (naming the file and line); any other ends `main` with one escaped error line.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::debug!("panic{place}: {}", logfusion_formats::escape_text(&message));
+        if !logfusion_datasource::in_scan()
+            && let Ok(mut last) = LAST_PANIC.lock()
+        {
+            *last = Some(format!("{message}{place}"));
+        }
+    }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

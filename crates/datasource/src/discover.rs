@@ -126,7 +126,8 @@ pub struct Discovery {
 /// What a listing should leave out.
 #[derive(Debug, Clone, Default)]
 pub struct ListOptions {
-    /// Local files never read as input (logfusion's own logs, results and caches).
+    /// Local files and folders never read as input (logfusion's own logs, results and
+    /// caches); a folder is left out with everything in it.
     pub exclude: Vec<std::path::PathBuf>,
 }
 
@@ -167,7 +168,12 @@ fn list_local(location: &LogLocation, options: &ListOptions) -> Result<(Vec<Obje
         .max_depth(if root_meta.is_dir() { depth } else { 0 })
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+            let own_folder =
+                e.file_type().is_dir() && e.metadata().is_ok_and(|m| exclude.contains(&FileIdentity::of(&m)));
+            !hidden && !own_folder
+        });
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,

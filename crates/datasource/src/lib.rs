@@ -41,6 +41,7 @@ pub use file_format::{FILE_COLUMN, LINE_COLUMN, LogFormat, LogScanOptions};
 pub use location::{LogLocation, display_name, store_for};
 pub use logfusion_lines::Compression;
 pub use scan::health::{FileHealth, RejectExample, health_schema};
+pub use scan::in_scan;
 pub use scan::rejects::rejects_schema;
 pub use source::{LogSource, ScanSettings};
 pub use table::{DEFAULT_READ_BLOCK, LogTable, LogTableOptions, LogTableProvider, TableKind};

@@ -26,7 +26,7 @@ use crate::reading::{CountingReader, FailingReader, check_unchanged, reader_of, 
 use crate::scan::health::HealthSink;
 use crate::scan::rejects::RejectsSink;
 use crate::scan::rows::{RowLayout, RowsSink};
-use crate::scan::{LineSink, ScanJob, scan_lines};
+use crate::scan::{LineSink, ScanJob, guard_panics, scan_lines};
 use crate::table::LogTableOptions;
 use logfusion_lines::LineReader;
 use logfusion_lines::decompressing_reader;
@@ -247,31 +247,44 @@ fn run_scan(
     let (reader, first) = if job.range_start == 0 { skip_bom(reader) } else { (reader, plan.first) };
     let mut lines = LineReader::new(reader, first, plan.read_block, job.max_line_bytes, job.range_start > 0);
     let mut send = |batch: RecordBatch| tx.blocking_send(Ok(batch)).is_ok();
-    match &plan.output {
-        ScanOutput::Rows(layout) => {
-            let mut sink = RowsSink::new(job.clone(), layout.clone(), plan.strict);
-            scan(&mut lines, job, first_line_no, &mut sink, counters, &mut send)
+    guard_panics(&job.file_name, |position| {
+        let mut run =
+            |sink: &mut dyn LineSinkRun| sink.run(&mut lines, job, first_line_no, counters, &mut send, position);
+        match &plan.output {
+            ScanOutput::Rows(layout) => run(&mut RowsSink::new(job.clone(), layout.clone(), plan.strict)),
+            ScanOutput::Rejects(projection) => run(&mut RejectsSink::new(job.clone(), projection.clone(), plan.strict)),
+            ScanOutput::Health { examples_per_reason, now_micros } => {
+                run(&mut HealthSink::new(job.clone(), *examples_per_reason, *now_micros))
+            }
         }
-        ScanOutput::Rejects(projection) => {
-            let mut sink = RejectsSink::new(job.clone(), projection.clone(), plan.strict);
-            scan(&mut lines, job, first_line_no, &mut sink, counters, &mut send)
-        }
-        ScanOutput::Health { examples_per_reason, now_micros } => {
-            let mut sink = HealthSink::new(job.clone(), *examples_per_reason, *now_micros);
-            scan(&mut lines, job, first_line_no, &mut sink, counters, &mut send)
-        }
-    }
+    })
 }
 
-fn scan<S: LineSink>(
-    lines: &mut LineReader<Box<dyn Read + Send>>,
-    job: &ScanJob,
-    first_line_no: u64,
-    sink: &mut S,
-    counters: &ScanCounters,
-    send: &mut dyn FnMut(RecordBatch) -> bool,
-) -> Result<()> {
-    scan_lines(lines, job, first_line_no, sink, counters, send).map(|_| ())
+/// The scan loop over any sink, callable through `dyn` (the loop itself is generic).
+trait LineSinkRun {
+    fn run(
+        &mut self,
+        lines: &mut LineReader<Box<dyn Read + Send>>,
+        job: &ScanJob,
+        first_line_no: u64,
+        counters: &ScanCounters,
+        send: &mut dyn FnMut(RecordBatch) -> bool,
+        position: &std::cell::Cell<(u64, u64)>,
+    ) -> Result<()>;
+}
+
+impl<S: LineSink> LineSinkRun for S {
+    fn run(
+        &mut self,
+        lines: &mut LineReader<Box<dyn Read + Send>>,
+        job: &ScanJob,
+        first_line_no: u64,
+        counters: &ScanCounters,
+        send: &mut dyn FnMut(RecordBatch) -> bool,
+        position: &std::cell::Cell<(u64, u64)>,
+    ) -> Result<()> {
+        scan_lines(lines, job, first_line_no, self, counters, send, position).map(|_| ())
+    }
 }
 
 /// The number of lines before the range: the one holding byte 0, plus one per `\n` before

@@ -61,6 +61,10 @@ pub struct Config {
     /// Memory for query operators before they spill, e.g. `2GiB` (default: unlimited).
     #[serde(default)]
     pub memory_limit: Option<ByteSize>,
+    /// Disk that sorts, joins and aggregates may spill to beyond `memory_limit`, e.g. `20GiB`
+    /// (DataFusion's default: 100 GiB); a query that needs more fails with an error saying so.
+    #[serde(default)]
+    pub max_spill: Option<ByteSize>,
     /// Lines longer than this are rejects (`line_too_long`), e.g. `1MiB`.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: ByteSize,
@@ -95,6 +99,7 @@ impl Default for Config {
             max_workers: None,
             batch_size: default_batch_size(),
             memory_limit: None,
+            max_spill: None,
             max_line_bytes: default_max_line_bytes(),
             sources: Vec::new(),
             logging: LoggingConfig::default(),
@@ -164,7 +169,9 @@ impl SourceConfig {
     }
 }
 
-/// Logging preferences.
+/// Logging preferences. Relative paths are taken from the config file's folder; without a
+/// config file both logs go to the user's state folder ([`state_dir`]), never to the current
+/// folder.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoggingConfig {
@@ -202,7 +209,8 @@ fn default_level() -> String {
 }
 
 impl Config {
-    /// Reads and checks `path`; relative source paths are made relative to the file's folder.
+    /// Reads and checks `path`; relative source and log paths are made relative to the file's
+    /// folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
         let mut config =
@@ -213,7 +221,23 @@ impl Config {
                 source.path = base.join(&source.path).to_string_lossy().into_owned();
             }
         }
+        for log in [&mut config.logging.system_log, &mut config.logging.performance_log] {
+            if log.is_relative() {
+                *log = base.join(&*log);
+            }
+        }
         Ok(config)
+    }
+
+    /// The configuration used without a config file: the defaults, with logfusion's own logs
+    /// in the user's state folder (nothing is written to the current folder).
+    pub fn without_file() -> Config {
+        let mut config = Config::default();
+        if let Some(dir) = state_dir() {
+            config.logging.system_log = dir.join(default_system_log());
+            config.logging.performance_log = dir.join(default_performance_log());
+        }
+        config
     }
 
     /// Parses and checks config text.
@@ -303,6 +327,23 @@ impl Config {
 /// Whether `name` is letters, digits and `_` (table, source and rule names).
 fn is_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Where logfusion keeps its own logs when there is no config file: `$XDG_STATE_HOME/logfusion`
+/// (or `~/.local/state/logfusion`) on Unix, `%LOCALAPPDATA%\logfusion` on Windows.
+#[cfg(not(windows))]
+pub fn state_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(base.join("logfusion"))
+}
+
+/// Where logfusion keeps its own logs when there is no config file: `%LOCALAPPDATA%\logfusion`.
+#[cfg(windows)]
+pub fn state_dir() -> Option<PathBuf> {
+    std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("logfusion"))
 }
 
 /// A YAML scalar as text (`None` for null, lists and maps).

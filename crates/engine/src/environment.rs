@@ -28,6 +28,9 @@ pub struct EnvironmentOptions {
     pub format: Option<String>,
     /// Worker threads and partitions, overriding `max_workers`.
     pub max_workers: Option<usize>,
+    /// Files and folders never read as input besides logfusion's own logs (a command's
+    /// output folder, say).
+    pub exclude: Vec<PathBuf>,
 }
 
 impl EnvironmentOptions {
@@ -37,6 +40,16 @@ impl EnvironmentOptions {
             let default = Path::new(DEFAULT_CONFIG);
             default.is_file().then(|| default.to_path_buf())
         })
+    }
+
+    /// The configuration these options read: the file, or [`Config::without_file`].
+    pub fn load_config(&self) -> Result<(Config, Option<PathBuf>)> {
+        let path = self.config_path();
+        let config = match &path {
+            Some(p) => Config::load(p)?,
+            None => Config::without_file(),
+        };
+        Ok((config, path))
     }
 }
 
@@ -58,11 +71,7 @@ impl Environment {
     /// source that cannot be listed is an error; when no file is readable at all, the
     /// environment has no tables (see [`Catalog::require_tables`]).
     pub fn load(options: &EnvironmentOptions) -> Result<Environment> {
-        let config_path = options.config_path();
-        let mut config = match &config_path {
-            Some(p) => Config::load(p)?,
-            None => Config::default(),
-        };
+        let (mut config, config_path) = options.load_config()?;
         if let Some(n) = options.max_workers {
             if n == 0 {
                 return Err(ConfigError::setting("--max-workers", "must be at least 1").into());
@@ -72,7 +81,9 @@ impl Environment {
         let sources = sources(options, &config)?;
         let settings = SessionSettings::from_config(&config);
         let runtime = Arc::new(runtime(settings.partitions)?);
-        let list = ListOptions { exclude: own_files(&config) };
+        let mut exclude = own_files(&config);
+        exclude.extend(options.exclude.iter().cloned());
+        let list = ListOptions { exclude };
         let catalog = runtime.block_on(Catalog::discover(&sources, &list))?;
         for t in &catalog.tables {
             tracing::info!(table = %t.name, format = %t.format.kind(), files = t.files.len(), bytes = t.bytes(), "table registered");
@@ -138,7 +149,7 @@ fn sources(options: &EnvironmentOptions, config: &Config) -> Result<Vec<SourceRe
     }
 }
 
-/// logfusion's own files, never read as input.
+/// logfusion's own logs, never read as input.
 fn own_files(config: &Config) -> Vec<PathBuf> {
     vec![config.logging.system_log.clone(), config.logging.performance_log.clone()]
 }

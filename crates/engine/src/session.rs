@@ -20,6 +20,8 @@ pub struct SessionSettings {
     pub batch_size: usize,
     /// Memory for operators before they spill; `None` is unlimited.
     pub memory_limit: Option<u64>,
+    /// Disk operators may spill to; `None` is DataFusion's default.
+    pub max_spill: Option<u64>,
     /// Extra DataFusion and `logfusion.*` settings as text.
     pub options: Vec<(String, String)>,
 }
@@ -42,6 +44,7 @@ impl SessionSettings {
             partitions: config.workers(),
             batch_size: config.batch_size,
             memory_limit: config.memory_limit.map(|b| b.0),
+            max_spill: config.max_spill.map(|b| b.0),
             options,
         }
     }
@@ -83,7 +86,11 @@ impl Session {
             None => Arc::new(UnboundedMemoryPool::default()),
         };
         let pool = Arc::new(PeakMemoryPool::new(inner));
-        let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool.clone()).build_arc()?;
+        let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(pool.clone());
+        if let Some(max) = settings.max_spill {
+            runtime = runtime.with_max_temp_directory_size(max);
+        }
+        let runtime = runtime.build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
         crate::functions::register_functions(&ctx);
         Ok(Session { ctx, pool })

@@ -54,7 +54,8 @@ fn percentage(text: &str) -> Result<f64, String> {
 
 /// Runs the benchmark and prints its tables; exit status 1 when a query regressed.
 pub fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    let env = args.sources.environment(global)?;
+    let outputs: Vec<_> = [Some(args.out.clone()), args.save.clone()].into_iter().flatten().collect();
+    let env = args.sources.environment(global, &outputs)?;
     env.catalog.require_tables()?;
     let request = BenchRequest {
         queries: args.queries.clone(),

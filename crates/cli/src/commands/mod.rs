@@ -39,13 +39,19 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    /// The environment these arguments (and the global ones) describe.
-    pub fn environment(&self, global: &GlobalArgs) -> logfusion_engine::Result<Environment> {
+    /// The environment these arguments (and the global ones) describe; `outputs` are the
+    /// command's own files and folders, never read as input.
+    pub fn environment(
+        &self,
+        global: &GlobalArgs,
+        outputs: &[std::path::PathBuf],
+    ) -> logfusion_engine::Result<Environment> {
         Environment::load(&EnvironmentOptions {
             config: global.config.clone(),
             log_dir: self.log_dir.clone(),
             format: self.format.clone(),
             max_workers: self.max_workers.map(|n| n as usize),
+            exclude: outputs.to_vec(),
         })
     }
 }

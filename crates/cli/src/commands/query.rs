@@ -33,7 +33,7 @@ pub struct QueryArgs {
 
 /// Runs the statement and writes its result.
 pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitCode> {
-    let env = args.sources.environment(global)?;
+    let env = args.sources.environment(global, args.out.as_slice())?;
     env.catalog.require_tables()?;
     let session = env.session()?;
     env.runtime().block_on(async {

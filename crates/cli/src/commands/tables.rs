@@ -14,7 +14,7 @@ pub struct TablesArgs {
 
 /// Lists the tables.
 pub fn run(global: &GlobalArgs, args: &TablesArgs) -> anyhow::Result<ExitCode> {
-    let env = args.sources.environment(global)?;
+    let env = args.sources.environment(global, &[])?;
     env.catalog.require_tables()?;
     crate::render::print_tables(&env.catalog);
     Ok(ExitCode::SUCCESS)

@@ -47,6 +47,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
         log_dir: Some(args.directory.clone()),
         format: args.format.clone(),
         max_workers: None,
+        exclude: args.rejects.iter().cloned().collect(),
     })?;
     let options = ValidateOptions { examples: args.examples };
     let report = env.runtime().block_on(logfusion_engine::validate(&env, &options))?;

@@ -130,7 +130,8 @@ pub(crate) struct ScanTotals {
 }
 
 /// Scans lines from `reader` until EOF or the first line starting at or after `job.end`,
-/// numbering them from `first_line_no`, and hands each outcome to `sink`.
+/// numbering them from `first_line_no`, and hands each outcome to `sink`. `position` holds
+/// the number and offset of the line being parsed, for the report of a panic.
 pub(crate) fn scan_lines<R: Read, S: LineSink>(
     reader: &mut LineReader<R>,
     job: &ScanJob,
@@ -138,6 +139,7 @@ pub(crate) fn scan_lines<R: Read, S: LineSink>(
     sink: &mut S,
     counters: &ScanCounters,
     send: &mut dyn FnMut(RecordBatch) -> bool,
+    position: &std::cell::Cell<(u64, u64)>,
 ) -> Result<ScanTotals> {
     let mut emit = Emitter::new(send, counters);
     let mut parser = job.format.parser(&job.context);
@@ -165,6 +167,7 @@ pub(crate) fn scan_lines<R: Read, S: LineSink>(
             break;
         }
         let line_no = first_line_no + totals.lines;
+        position.set((line_no, offset));
         totals.lines += 1;
         sink.line(&line);
         let terminated = line.terminated();
@@ -248,6 +251,39 @@ fn note_unfinished(file: &str, offset: u64, len: u64) {
             "{f}: the file grew after it was listed; its unfinished last line ({len} bytes at byte {offset}) is left for the next read"
         )
     });
+}
+
+thread_local! {
+    static IN_SCAN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is running a scan: a panic here is caught and becomes the
+/// query's error naming the file and line, so a panic hook should stay quiet about it.
+pub fn in_scan() -> bool {
+    IN_SCAN.with(std::cell::Cell::get)
+}
+
+/// Runs `scan` as a scan of `file`: a panic (a bug: no input should cause one) becomes an
+/// error naming the file, the line being parsed and the panic, escaped, instead of taking the
+/// query (or a server) down.
+pub(crate) fn guard_panics(file: &str, scan: impl FnOnce(&std::cell::Cell<(u64, u64)>) -> Result<()>) -> Result<()> {
+    let position = std::cell::Cell::new((0, 0));
+    IN_SCAN.with(|f| f.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scan(&position)));
+    IN_SCAN.with(|f| f.set(false));
+    outcome.unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let (line, offset) = position.get();
+        Err(datafusion::error::DataFusionError::Execution(format!(
+            "internal error while reading {} at line {line} (byte {offset}): {}; please report it",
+            logfusion_formats::escape_text(file),
+            logfusion_formats::escape_text(&message)
+        )))
+    })
 }
 
 /// A batch of `rows` rows over `schema` (which may have no columns, for `count(*)`).

@@ -38,6 +38,9 @@ struct LogRecord<'a> {
 /// Appends one JSON object per statement to `path`.
 pub fn append_performance_log(path: &Path, run_id: &str, reports: &[StatementReport]) -> Result<(), EngineError> {
     let io = |e: std::io::Error| EngineError::write(path, e);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
     let mut text = String::new();
     for r in reports {
