@@ -18,6 +18,7 @@ use logfusion_formats::{Detection, detect_format, escape_text};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
+use crate::archive::{ArchiveKind, ArchiveMember, StoreReader, list_members};
 use crate::error::{Error, Result};
 use crate::location::{LogLocation, display_name};
 use logfusion_lines::{Compression, decompressing_reader};
@@ -87,12 +88,14 @@ pub struct LogFile {
     pub sample: Vec<String>,
     /// Why the file cannot be read as a log, if it cannot.
     pub problem: Option<FileProblem>,
+    /// For a file inside an archive (`meta` is then the archive's): which member it is.
+    pub member: Option<ArchiveMember>,
 }
 
 impl LogFile {
-    /// The file's size in bytes, as listed.
+    /// The file's size in bytes, as listed (a member's size unpacked).
     pub fn size(&self) -> u64 {
-        self.meta.size
+        self.member.as_ref().map_or(self.meta.size, |m| m.size)
     }
 
     fn problem(store: &ObjectStoreUrl, name: String, problem: FileProblem) -> LogFile {
@@ -110,6 +113,7 @@ impl LogFile {
             detection: None,
             sample: Vec::new(),
             problem: Some(problem),
+            member: None,
         }
     }
 }
@@ -140,12 +144,12 @@ pub async fn discover(location: &LogLocation, options: &ListOptions) -> Result<D
         Some(_) => list_local(location, options)?,
         None => (list_store(&store, location).await?, Discovery::default()),
     };
-    let sniffed: Vec<LogFile> = futures::stream::iter(listed)
+    let sniffed: Vec<Vec<LogFile>> = futures::stream::iter(listed)
         .map(|meta| sniff(&store, location.store_url(), meta))
         .buffered(CONCURRENT_SNIFFS)
         .collect()
         .await;
-    discovery.files.extend(sniffed);
+    discovery.files.extend(sniffed.into_iter().flatten());
     discovery.files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(discovery)
 }
@@ -341,9 +345,9 @@ async fn list_store(store: &Arc<dyn ObjectStore>, location: &LogLocation) -> Res
     Ok(objects)
 }
 
-/// Reads the first bytes of one listed file and sniffs them. Never fails: problems end up in
-/// [`LogFile::problem`].
-async fn sniff(store: &Arc<dyn ObjectStore>, store_url: &ObjectStoreUrl, meta: ObjectMeta) -> LogFile {
+/// Reads the first bytes of one listed file and sniffs them; an archive is its members, each
+/// sniffed. Never fails: problems end up in [`LogFile::problem`].
+async fn sniff(store: &Arc<dyn ObjectStore>, store_url: &ObjectStoreUrl, meta: ObjectMeta) -> Vec<LogFile> {
     let name = display_name(store_url, &meta.location);
     let head = async {
         let first = meta.size.min(SNIFF_BYTES as u64);
@@ -353,11 +357,47 @@ async fn sniff(store: &Arc<dyn ObjectStore>, store_url: &ObjectStoreUrl, meta: O
         }
         Ok::<_, object_store::Error>(raw)
     };
-    let head = match head.await {
-        Ok(raw) => decompressed_head(io::Cursor::new(raw)),
-        Err(e) => Err(io::Error::other(e)),
+    let raw = match head.await {
+        Ok(raw) => raw,
+        Err(e) => return vec![sniff_head(name, store_url.clone(), meta, Err(io::Error::other(e)))],
     };
-    sniff_head(name, store_url.clone(), meta, head)
+    let head = decompressed_head(io::Cursor::new(raw.clone()));
+    let archive = head.as_ref().ok().and_then(|(_, text)| ArchiveKind::detect(&raw, text));
+    match archive {
+        Some(kind) => sniff_members(store, store_url, meta, name, kind).await,
+        None => vec![sniff_head(name, store_url.clone(), meta, head)],
+    }
+}
+
+/// Lists and sniffs the members of an archive (on a blocking thread: listing reads it).
+async fn sniff_members(
+    store: &Arc<dyn ObjectStore>,
+    store_url: &ObjectStoreUrl,
+    meta: ObjectMeta,
+    name: String,
+    kind: ArchiveKind,
+) -> Vec<LogFile> {
+    let handle = tokio::runtime::Handle::current();
+    let reader = StoreReader::new(store.clone(), meta.location.clone(), meta.size, handle);
+    let listed = tokio::task::spawn_blocking(move || list_members(kind, reader, SNIFF_BYTES)).await;
+    let members = match listed {
+        Ok(Ok(members)) => members,
+        Ok(Err(e)) => {
+            let problem = FileProblem::Unreadable(format!("not a readable archive: {}", io_reason(&e)));
+            return vec![LogFile::problem(store_url, name, problem)];
+        }
+        Err(e) => return vec![LogFile::problem(store_url, name, FileProblem::Unreadable(e.to_string()))],
+    };
+    members
+        .into_iter()
+        .map(|m| {
+            let head = m.head.and_then(|bytes| decompressed_head(io::Cursor::new(bytes)));
+            let member_name = format!("{name}!{}", m.member.path);
+            let mut file = sniff_head(member_name, store_url.clone(), meta.clone(), head);
+            file.member = Some(m.member);
+            file
+        })
+        .collect()
 }
 
 /// What the first bytes of a file say about it: `head` is its compression and first
@@ -376,6 +416,7 @@ fn sniff_head(
         detection: None,
         sample: Vec::new(),
         problem: None,
+        member: None,
     };
     match head {
         Err(e) => file.problem = Some(FileProblem::Unreadable(io_reason(&e))),

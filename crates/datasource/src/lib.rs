@@ -21,6 +21,7 @@
 //! ```
 
 mod accounting;
+mod archive;
 mod discover;
 mod error;
 mod file_format;
@@ -35,6 +36,7 @@ mod split_tests;
 mod table;
 
 pub use accounting::{ScanCounters, metric};
+pub use archive::{ArchiveKind, ArchiveMember, MemberStorage};
 pub use discover::{Discovery, FileProblem, ListOptions, LogFile, SAMPLE_LINES, SNIFF_BYTES, discover};
 pub use error::{Error, Result};
 pub use file_format::{FILE_COLUMN, LINE_COLUMN, LogFormat, LogScanOptions};

@@ -155,7 +155,16 @@ impl LogTableProvider {
     pub fn new(options: LogTableOptions, store_url: ObjectStoreUrl, files: &[LogFile]) -> Self {
         let format = LogFormat::new(options);
         let schema = format.table_schema();
-        let files = files.iter().map(|f| PartitionedFile::from(f.meta.clone())).collect();
+        let files = files
+            .iter()
+            .map(|f| {
+                let file = PartitionedFile::from(f.meta.clone());
+                match &f.member {
+                    Some(member) => file.with_extension(member.clone()),
+                    None => file,
+                }
+            })
+            .collect();
         LogTableProvider { format, schema, store_url, files }
     }
 

@@ -22,6 +22,8 @@
 //! ```
 
 mod catalog;
+#[cfg(test)]
+mod changing_files_tests;
 mod config;
 mod environment;
 mod error;

@@ -24,7 +24,7 @@ pub struct ExportArgs {
 /// Exports every table.
 pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let keys = PartitionKey::parse_list(&args.partition_by)?;
-    let env = args.sources.environment(global, &[args.out.clone()])?;
+    let env = args.sources.environment(global, std::slice::from_ref(&args.out))?;
     env.catalog.require_tables()?;
     for t in env.runtime().block_on(logfusion_engine::export_tables(&env, &args.out, &keys))? {
         println!("{}: {} rows", t.table, t.rows);

@@ -33,7 +33,7 @@ pub struct RunArgs {
 
 /// Runs the suite and prints a line per statement and a summary.
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let env = args.sources.environment(global, &[args.out.clone()])?;
+    let env = args.sources.environment(global, std::slice::from_ref(&args.out))?;
     env.catalog.require_tables()?;
     let suite = Suite::load(&args.queries, &env.params(&args.params)?)?;
     let options = SuiteOptions { out: args.out.clone(), csv: args.csv };
