@@ -8,5 +8,6 @@ mod bench;
 mod export;
 mod object_store;
 mod query;
+mod robustness;
 mod run;
 mod validate;

@@ -4,19 +4,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::common::{logfusion, query_csv, samples};
+use crate::common::{gzip, logfusion, query_csv, samples};
 use serde_json::Value;
 
 const GOOD: &str = r#"10.0.0.1 - - [01/Oct/2026:00:00:0S +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" 0.001"#;
 
 fn good(second: u32) -> String {
     GOOD.replace("0S", &format!("{second:02}"))
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 /// Writes the corpus into `dir`; returns the lines each text file holds.

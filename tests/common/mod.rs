@@ -60,3 +60,10 @@ pub fn read_plain(path: &Path) -> Vec<u8> {
         raw
     }
 }
+
+/// `data` gzip-compressed.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut e, data).expect("gzip");
+    e.finish().expect("gzip")
+}

@@ -181,7 +181,12 @@ pub fn print_tables(catalog: &Catalog) {
         let problem = f.problem.as_ref().map(ToString::to_string).unwrap_or_default();
         println!("skipped {}: {problem}", escape_text(&f.name));
     }
+}
+
+/// One `note:` line on stderr per thing left out on purpose (a duplicate link, a link loop,
+/// logfusion's own files), so nothing is left out silently.
+pub fn print_notes(catalog: &Catalog) {
     for note in &catalog.notes {
-        println!("note: {note}");
+        eprintln!("note: {note}");
     }
 }

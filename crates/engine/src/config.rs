@@ -86,6 +86,10 @@ pub struct Config {
     /// is not true (false or NULL).
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// What a file that cannot be read to its end does to a query: `reject` (default: the lines
+    /// before the damage count, a `read_error` reject and a warning record it) or `fail`.
+    #[serde(default)]
+    pub on_read_error: OnReadError,
     /// Epoch timestamps (seconds or milliseconds since 1970) must lie in these years, first and
     /// last included (default `[1970, 2200]`): a number of the wrong magnitude is a
     /// `bad_timestamp` reject instead of a date thousands of years away.
@@ -106,6 +110,7 @@ impl Default for Config {
             datafusion: Default::default(),
             params: Default::default(),
             rules: Default::default(),
+            on_read_error: OnReadError::Reject,
             epoch_years: None,
         }
     }
@@ -117,6 +122,17 @@ fn default_batch_size() -> usize {
 
 fn default_max_line_bytes() -> ByteSize {
     ByteSize(1 << 20)
+}
+
+/// What a read error (truncated, corrupt, vanished or changed file) does to a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReadError {
+    /// The query completes: a `read_error` reject and a warning record the damage.
+    #[default]
+    Reject,
+    /// The query fails with the error.
+    Fail,
 }
 
 /// One named source.

@@ -31,6 +31,8 @@ pub struct EnvironmentOptions {
     /// Files and folders never read as input besides logfusion's own logs (a command's
     /// output folder, say).
     pub exclude: Vec<PathBuf>,
+    /// A file that cannot be read to its end fails the query (as `on_read_error: fail`).
+    pub strict: bool,
 }
 
 impl EnvironmentOptions {
@@ -79,9 +81,13 @@ impl Environment {
             config.max_workers = Some(n);
         }
         let sources = sources(options, &config)?;
-        let settings = SessionSettings::from_config(&config);
+        let mut settings = SessionSettings::from_config(&config);
+        if options.strict {
+            settings = settings.with_option("logfusion.strict", true);
+        }
         let runtime = Arc::new(runtime(settings.partitions)?);
         let mut exclude = own_files(&config);
+        exclude.extend(config_path.iter().cloned());
         exclude.extend(options.exclude.iter().cloned());
         let list = ListOptions { exclude };
         let catalog = runtime.block_on(Catalog::discover(&sources, &list))?;

@@ -38,7 +38,7 @@ mod suite;
 mod validate;
 
 pub use catalog::{Catalog, SourceRequest};
-pub use config::{ByteSize, ByteSizeError, Config, ConfigError, LoggingConfig, SourceConfig};
+pub use config::{ByteSize, ByteSizeError, Config, ConfigError, LoggingConfig, OnReadError, SourceConfig, state_dir};
 pub use environment::{DEFAULT_CONFIG, Environment, EnvironmentOptions};
 pub use error::{EngineError, Result, one_line};
 pub use export::{ExportedTable, PartitionKey, export_tables};

@@ -40,6 +40,10 @@ impl SessionSettings {
                 (k.clone(), text)
             })
             .collect();
+        let mut options: Vec<(String, String)> = options;
+        if config.on_read_error == crate::config::OnReadError::Fail {
+            options.push(("logfusion.strict".into(), "true".into()));
+        }
         SessionSettings {
             partitions: config.workers(),
             batch_size: config.batch_size,

@@ -36,6 +36,10 @@ pub struct SourceArgs {
     /// Worker threads and query partitions (overrides max_workers of the config).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_workers: Option<u32>,
+    /// Fail when a file cannot be read to its end, instead of keeping the lines before the
+    /// damage with a `read_error` reject and a warning (as `on_read_error: fail`).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl SourceArgs {
@@ -52,7 +56,9 @@ impl SourceArgs {
             format: self.format.clone(),
             max_workers: self.max_workers.map(|n| n as usize),
             exclude: outputs.to_vec(),
+            strict: self.strict,
         })
+        .inspect(|env| crate::render::print_notes(&env.catalog))
     }
 }
 

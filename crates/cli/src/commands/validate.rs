@@ -48,7 +48,9 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
         format: args.format.clone(),
         max_workers: None,
         exclude: args.rejects.iter().cloned().collect(),
+        strict: false,
     })?;
+    crate::render::print_notes(&env.catalog);
     let options = ValidateOptions { examples: args.examples };
     let report = env.runtime().block_on(logfusion_engine::validate(&env, &options))?;
     if let Some(out) = &args.rejects {
