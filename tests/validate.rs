@@ -1,7 +1,6 @@
 //! `logfusion validate` over a corpus of broken inputs: every line accounted for, every problem
 //! reported where it is, nothing panics, and log text cannot drive the terminal.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::common::{gzip, logfusion, query_csv, samples};
