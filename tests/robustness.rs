@@ -425,3 +425,20 @@ fn output_errors_name_the_path_and_the_report_forbids_scripts() {
     assert!(html.contains("Content-Security-Policy") && html.contains("default-src 'none'"), "no CSP");
     let _ = std::io::stdout().flush();
 }
+
+#[test]
+fn spilling_stops_at_max_spill_with_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs/a.log");
+    assert!(
+        logfusion(tmp.path()).args(["gen", "--size", "48MiB", "--out"]).arg(&log).output().unwrap().status.success()
+    );
+    std::fs::write(tmp.path().join("config.yaml"), "memory_limit: 24MiB\nmax_spill: 64KiB\nmax_workers: 1\n").unwrap();
+    let out = logfusion(tmp.path())
+        .args(["query", "--log-dir", "logs", "--output", "csv", "SELECT * FROM access ORDER BY user_agent, path"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("exceeded the allowable limit of 64.0 KB"), "{err}");
+}

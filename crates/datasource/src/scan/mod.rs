@@ -291,3 +291,22 @@ pub(crate) fn batch(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> 
     let opts = RecordBatchOptions::new().with_row_count(Some(rows));
     Ok(RecordBatch::try_new_with_options(schema.clone(), columns, &opts)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_a_scan_is_one_escaped_error_naming_file_and_line() {
+        let outcome = guard_panics("logs/a\x1b[31m.log", |position| {
+            position.set((7, 99));
+            assert!(in_scan());
+            panic!("boom \x1b]0;PWNED\x07");
+        });
+        assert!(!in_scan());
+        let message = outcome.unwrap_err().to_string();
+        assert!(message.contains("logs/a\\x1B[31m.log at line 7 (byte 99)"), "{message}");
+        assert!(message.contains("boom \\x1B]0;PWNED\\x07") && !message.contains('\x1b'), "{message}");
+        assert!(guard_panics("f", |_| Ok(())).is_ok());
+    }
+}

@@ -1,0 +1,8 @@
+//! Fuzzes the syslog parser.
+#![no_main]
+
+mod parse;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    parse::parse_any(logfusion_formats::FormatSpec::parse_name("syslog").expect("built-in format"), data);
+});
