@@ -31,13 +31,7 @@ fn scan(c: &mut Criterion) {
     let mut group = c.benchmark_group("scan_access_16MiB");
     group.throughput(Throughput::Bytes(written as u64)).sample_size(20);
     for workers in [1, 2] {
-        let settings = SessionSettings {
-            partitions: workers,
-            batch_size: 8192,
-            memory_limit: None,
-            max_spill: None,
-            options: Vec::new(),
-        };
+        let settings = SessionSettings { partitions: workers, ..env.settings.clone() };
         let ctx = env.session_with(&settings).expect("session").ctx;
         for (label, sql) in [
             ("count", "SELECT count(*) FROM access"),

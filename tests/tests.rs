@@ -10,4 +10,5 @@ mod object_store;
 mod query;
 mod robustness;
 mod run;
+mod server;
 mod validate;

@@ -122,7 +122,14 @@ mod tests {
     use super::*;
 
     fn base() -> SessionSettings {
-        SessionSettings { partitions: 2, batch_size: 8192, memory_limit: None, max_spill: None, options: Vec::new() }
+        SessionSettings {
+            partitions: 2,
+            batch_size: 8192,
+            memory_limit: None,
+            max_spill: None,
+            options: Vec::new(),
+            url_tables: true,
+        }
     }
 
     #[test]

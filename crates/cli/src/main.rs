@@ -13,7 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{BenchArgs, ExportArgs, GenArgs, QueryArgs, RunArgs, TablesArgs, ValidateArgs};
+use crate::commands::{
+    BenchArgs, ExportArgs, GenArgs, PasswdArgs, QueryArgs, RunArgs, ServeArgs, TablesArgs, TokenArgs, ValidateArgs,
+};
 
 /// SQL over directories of log files: every line a typed row or a reject with file, line and reason.
 #[derive(Debug, Parser)]
@@ -54,6 +56,12 @@ enum Command {
     /// Exit status: 0 when the share of rejected lines is at most --max-error-ratio and every
     /// file could be read as a log; 1 otherwise; 2 for usage errors.
     Validate(ValidateArgs),
+    /// Serve the tables over Arrow Flight SQL, with TLS, authentication and access control.
+    Serve(ServeArgs),
+    /// Make credentials for the server: `logfusion token new --name NAME --role read`.
+    Token(TokenArgs),
+    /// Hash a password for a server user (read from the terminal without echo, or stdin).
+    Passwd(PasswdArgs),
     /// List the tables: source, format, files and row schema.
     Tables(TablesArgs),
     /// List every supported format with its columns.
@@ -65,7 +73,10 @@ enum Command {
 impl Command {
     /// Whether the command reads logs, and so writes the system log.
     fn reads_logs(&self) -> bool {
-        !matches!(self, Command::Formats | Command::Gen(_) | Command::Tables(_))
+        !matches!(
+            self,
+            Command::Formats | Command::Gen(_) | Command::Tables(_) | Command::Token(_) | Command::Passwd(_)
+        )
     }
 }
 
@@ -121,6 +132,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => commands::bench::run(global, &args),
         Command::Export(args) => commands::export::run(global, &args),
         Command::Validate(args) => commands::validate::run(global, &args),
+        Command::Serve(args) => commands::serve::run(global, &args),
+        Command::Token(args) => commands::serve::token(&args),
+        Command::Passwd(args) => commands::serve::passwd(&args),
         Command::Tables(args) => commands::tables::run(global, &args),
         Command::Formats => {
             render::print_formats();

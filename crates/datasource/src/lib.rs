@@ -46,4 +46,6 @@ pub use scan::health::{FileHealth, RejectExample, health_schema};
 pub use scan::in_scan;
 pub use scan::rejects::rejects_schema;
 pub use source::{LogSource, ScanSettings};
-pub use table::{DEFAULT_READ_BLOCK, LogTable, LogTableOptions, LogTableProvider, TableKind};
+pub use table::{
+    DEFAULT_READ_BLOCK, LogTable, LogTableOptions, LogTableProvider, TableKind, TableProviders, register_providers,
+};

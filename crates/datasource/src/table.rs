@@ -118,13 +118,18 @@ impl LogTable {
     /// Registers the rows, rejects and profile tables of this log table in `ctx` (and the
     /// object store its files are in). Lines over `max_line_bytes` are rejects.
     pub fn register(&self, ctx: &SessionContext, max_line_bytes: usize) -> Result<()> {
+        register_providers(ctx, &self.providers(max_line_bytes)?)
+    }
+
+    /// The providers of the rows, rejects and profile tables, by table name, with the store
+    /// their files are in: built once, they can be registered in any number of sessions.
+    pub fn providers(&self, max_line_bytes: usize) -> Result<TableProviders> {
         let store_url = self.store_url()?;
-        if ctx.runtime_env().object_store(&store_url).is_err() {
-            ctx.register_object_store(store_url.as_ref(), store_for(&store_url)?);
-        }
+        let store = store_for(&store_url)?;
         let compressed: Arc<HashSet<String>> = Arc::new(
             self.files.iter().filter(|f| f.compression.is_compressed()).map(|f| f.meta.location.to_string()).collect(),
         );
+        let mut tables = Vec::new();
         for kind in TableKind::ALL {
             let options = LogTableOptions {
                 table: self.name.clone(),
@@ -135,10 +140,32 @@ impl LogTable {
                 read_block: DEFAULT_READ_BLOCK,
             };
             let provider = LogTableProvider::new(options, store_url.clone(), &self.files);
-            ctx.register_table(kind.table_name(&self.name).as_str(), Arc::new(provider))?;
+            tables.push((kind.table_name(&self.name), Arc::new(provider)));
         }
-        Ok(())
+        Ok(TableProviders { store_url, store, tables })
     }
+}
+
+/// The providers of one log table's three tables, and the store they read.
+#[derive(Debug, Clone)]
+pub struct TableProviders {
+    /// The store the files are in.
+    pub store_url: ObjectStoreUrl,
+    /// The store itself.
+    pub store: Arc<dyn object_store::ObjectStore>,
+    /// `(registered name, provider)` of the rows, rejects and profile tables.
+    pub tables: Vec<(String, Arc<LogTableProvider>)>,
+}
+
+/// Registers `providers` (and their store) in `ctx`.
+pub fn register_providers(ctx: &SessionContext, providers: &TableProviders) -> Result<()> {
+    if ctx.runtime_env().object_store(&providers.store_url).is_err() {
+        ctx.register_object_store(providers.store_url.as_ref(), providers.store.clone());
+    }
+    for (name, provider) in &providers.tables {
+        ctx.register_table(name.as_str(), provider.clone())?;
+    }
+    Ok(())
 }
 
 /// The table provider of one kind of one log table.

@@ -95,6 +95,9 @@ pub struct Config {
     /// `bad_timestamp` reject instead of a date thousands of years away.
     #[serde(default)]
     pub epoch_years: Option<(i32, i32)>,
+    /// The network query server of `logfusion serve` (see [`NetworkConfig`]).
+    #[serde(default)]
+    pub network: Option<NetworkConfig>,
 }
 
 impl Default for Config {
@@ -112,6 +115,7 @@ impl Default for Config {
             rules: Default::default(),
             on_read_error: OnReadError::Reject,
             epoch_years: None,
+            network: None,
         }
     }
 }
@@ -122,6 +126,209 @@ fn default_batch_size() -> usize {
 
 fn default_max_line_bytes() -> ByteSize {
     ByteSize(1 << 20)
+}
+
+/// The `network:` section: where `logfusion serve` listens, with what TLS, who may query what,
+/// and the limits of each query.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Address of the Flight SQL endpoint, e.g. `127.0.0.1:50051`.
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// TLS certificate and key (PEM), and the CA whose client certificates are required
+    /// (mutual TLS) when given. Paths are relative to the config file.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Listen on a non-loopback address without TLS (refused otherwise).
+    #[serde(default)]
+    pub allow_insecure: bool,
+    /// Who may connect.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Limits of each query.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Address of the HTTP endpoint with `/healthz` and `/metrics` (Prometheus text), if any.
+    #[serde(default)]
+    pub http: Option<String>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            bind: default_bind(),
+            tls: None,
+            allow_insecure: false,
+            auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+            http: None,
+        }
+    }
+}
+
+fn default_bind() -> String {
+    "127.0.0.1:50051".into()
+}
+
+/// TLS files of the server (PEM).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server's certificate chain.
+    pub cert: PathBuf,
+    /// The server's private key.
+    pub key: PathBuf,
+    /// A CA: clients must present a certificate it signed (mutual TLS).
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Credentials the server accepts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Bearer tokens, stored as their SHA-256.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+    /// Users with a password (argon2id), exchanged for a bearer token by the Flight handshake.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+/// What a principal may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// SELECT, EXPLAIN and SHOW over the allowed sources.
+    Read,
+    /// Read, and reload the configuration.
+    Admin,
+}
+
+/// One bearer token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (in audit lines and metrics; never the token).
+    pub name: String,
+    /// Lower-case hex SHA-256 of the token (`logfusion token new` prints it).
+    pub token_sha256: String,
+    /// What it may do.
+    pub role: Role,
+    /// The sources (tables) it may read; all when absent.
+    #[serde(default)]
+    pub sources: Option<Vec<String>>,
+}
+
+/// One user with a password.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The user name of the handshake.
+    pub name: String,
+    /// The argon2id hash of the password, as a PHC string (`logfusion passwd` prints it).
+    pub password_hash: String,
+    /// What the user may do.
+    pub role: Role,
+    /// The sources (tables) the user may read; all when absent.
+    #[serde(default)]
+    pub sources: Option<Vec<String>>,
+}
+
+/// Limits of each query the server runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Queries running at once; more wait (a bounded time), then fail with ResourceExhausted.
+    #[serde(default = "default_concurrent")]
+    pub max_concurrent_queries: usize,
+    /// The longest a query may run, e.g. `60s`, `5m`.
+    #[serde(default = "default_timeout", deserialize_with = "de_duration")]
+    pub query_timeout: std::time::Duration,
+    /// Memory of each query's operators before they spill, e.g. `1GiB`.
+    #[serde(default = "default_query_memory")]
+    pub query_memory: ByteSize,
+    /// Rows a result may have.
+    #[serde(default = "default_result_rows")]
+    pub max_result_rows: u64,
+    /// How long a query waits for one of the `max_concurrent_queries` slots before it fails
+    /// with ResourceExhausted, e.g. `10s` (the default).
+    #[serde(default = "default_queue_wait", deserialize_with = "de_duration")]
+    pub queue_wait: std::time::Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_concurrent_queries: default_concurrent(),
+            query_timeout: default_timeout(),
+            query_memory: default_query_memory(),
+            max_result_rows: default_result_rows(),
+            queue_wait: default_queue_wait(),
+        }
+    }
+}
+
+fn default_concurrent() -> usize {
+    8
+}
+
+fn default_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(60)
+}
+
+fn default_query_memory() -> ByteSize {
+    ByteSize(1 << 30)
+}
+
+fn default_queue_wait() -> std::time::Duration {
+    std::time::Duration::from_secs(10)
+}
+
+fn default_result_rows() -> u64 {
+    10_000_000
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}")))
+}
+
+impl NetworkConfig {
+    /// Checks the section: hashes of the right shape, names unique, limits at least 1.
+    fn check(&self) -> Result<(), ConfigError> {
+        fn bad(key: impl Into<String>, message: impl std::fmt::Display) -> ConfigError {
+            ConfigError::setting(key, message)
+        }
+        let mut names = std::collections::HashSet::new();
+        for t in &self.auth.tokens {
+            if !names.insert(t.name.as_str()) {
+                return Err(bad("network.auth", format!("name {:?} is used twice", t.name)));
+            }
+            if t.token_sha256.len() != 64 || !t.token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad(format!("network.auth.tokens[{}].token_sha256", t.name), "must be 64 hex digits"));
+            }
+        }
+        for u in &self.auth.users {
+            if !names.insert(u.name.as_str()) {
+                return Err(bad("network.auth", format!("name {:?} is used twice", u.name)));
+            }
+            if !u.password_hash.starts_with("$argon2id$") {
+                return Err(bad(
+                    format!("network.auth.users[{}].password_hash", u.name),
+                    "must be an argon2id PHC string",
+                ));
+            }
+        }
+        if self.limits.max_concurrent_queries == 0 || self.limits.max_result_rows == 0 {
+            return Err(bad("network.limits", "max_concurrent_queries and max_result_rows must be at least 1"));
+        }
+        if self.limits.query_timeout.is_zero() {
+            return Err(bad("network.limits.query_timeout", "must be more than 0"));
+        }
+        Ok(())
+    }
 }
 
 /// What a read error (truncated, corrupt, vanished or changed file) does to a query.
@@ -242,6 +449,13 @@ impl Config {
                 *log = base.join(&*log);
             }
         }
+        if let Some(tls) = config.network.as_mut().and_then(|n| n.tls.as_mut()) {
+            for file in [Some(&mut tls.cert), Some(&mut tls.key), tls.client_ca.as_mut()].into_iter().flatten() {
+                if file.is_relative() {
+                    *file = base.join(&*file);
+                }
+            }
+        }
         Ok(config)
     }
 
@@ -305,6 +519,9 @@ impl Config {
                     return Err(bad(format!("rules.{table}.{rule}"), "empty condition"));
                 }
             }
+        }
+        if let Some(network) = &self.network {
+            network.check()?;
         }
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {

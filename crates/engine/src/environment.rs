@@ -66,6 +66,7 @@ pub struct Environment {
     /// Session settings.
     pub settings: SessionSettings,
     runtime: Arc<tokio::runtime::Runtime>,
+    options: EnvironmentOptions,
 }
 
 impl Environment {
@@ -80,28 +81,21 @@ impl Environment {
             }
             config.max_workers = Some(n);
         }
-        let sources = sources(options, &config)?;
         let mut settings = SessionSettings::from_config(&config);
         if options.strict {
             settings = settings.with_option("logfusion.strict", true);
         }
         let runtime = Arc::new(runtime(settings.partitions)?);
-        let mut exclude = own_files(&config);
-        exclude.extend(config_path.iter().cloned());
-        exclude.extend(options.exclude.iter().cloned());
-        let list = ListOptions { exclude };
-        let catalog = runtime.block_on(Catalog::discover(&sources, &list))?;
-        for t in &catalog.tables {
-            tracing::info!(table = %t.name, format = %t.format.kind(), files = t.files.len(), bytes = t.bytes(), "table registered");
-        }
-        for skipped in &catalog.skipped {
-            let problem = skipped.problem.as_ref().map(ToString::to_string).unwrap_or_default();
-            tracing::warn!("skipping {}: {problem}", escape_text(&skipped.name));
-        }
-        for note in &catalog.notes {
-            tracing::info!("{note}");
-        }
-        Ok(Environment { config, config_path, catalog, settings, runtime })
+        let catalog = runtime.block_on(discover(options, &config, config_path.as_deref()))?;
+        Ok(Environment { config, config_path, catalog, settings, runtime, options: options.clone() })
+    }
+
+    /// Reads the config file again and discovers its tables again, for a long-running server
+    /// (its runtime and session settings stay as they were).
+    pub async fn reload(&self) -> Result<(Config, Catalog)> {
+        let (config, config_path) = self.options.load_config()?;
+        let catalog = discover(&self.options, &config, config_path.as_deref()).await?;
+        Ok((config, catalog))
     }
 
     /// The runtime queries run on.
@@ -125,6 +119,26 @@ impl Environment {
     pub fn params(&self, args: &[String]) -> Result<BTreeMap<String, String>> {
         crate::suite::params_with(self.config.params(), args)
     }
+}
+
+/// Lists and sniffs the tables of `options` and `config`, leaving out logfusion's own files.
+async fn discover(options: &EnvironmentOptions, config: &Config, config_path: Option<&Path>) -> Result<Catalog> {
+    let sources = sources(options, config)?;
+    let mut exclude = own_files(config);
+    exclude.extend(config_path.map(Path::to_path_buf));
+    exclude.extend(options.exclude.iter().cloned());
+    let catalog = Catalog::discover(&sources, &ListOptions { exclude }).await?;
+    for t in &catalog.tables {
+        tracing::info!(table = %t.name, format = %t.format.kind(), files = t.files.len(), bytes = t.bytes(), "table registered");
+    }
+    for skipped in &catalog.skipped {
+        let problem = skipped.problem.as_ref().map(ToString::to_string).unwrap_or_default();
+        tracing::warn!("skipping {}: {problem}", escape_text(&skipped.name));
+    }
+    for note in &catalog.notes {
+        tracing::info!("{note}");
+    }
+    Ok(catalog)
 }
 
 /// The sources of these options: `log_dir` (one auto source), or the config's.

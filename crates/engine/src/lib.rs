@@ -38,7 +38,10 @@ mod suite;
 mod validate;
 
 pub use catalog::{Catalog, SourceRequest};
-pub use config::{ByteSize, ByteSizeError, Config, ConfigError, LoggingConfig, OnReadError, SourceConfig, state_dir};
+pub use config::{
+    AuthConfig, ByteSize, ByteSizeError, Config, ConfigError, LimitsConfig, LoggingConfig, NetworkConfig, OnReadError,
+    Role, SourceConfig, TlsConfig, TokenConfig, UserConfig, state_dir,
+};
 pub use environment::{DEFAULT_CONFIG, Environment, EnvironmentOptions};
 pub use error::{EngineError, Result, one_line};
 pub use export::{ExportedTable, PartitionKey, export_tables};
@@ -49,6 +52,6 @@ pub use run::{
     PREVIEW_ROWS, Quiet, ResultSink, RunObserver, StatementReport, SuiteOptions, SuiteReport, now_rfc3339, plan_sql,
     run_statement, run_suite, write_text,
 };
-pub use session::{Session, SessionSettings, runtime};
+pub use session::{Session, SessionSettings, THREAD_STACK_BYTES, runtime};
 pub use suite::{ParamError, Skipped, Statement, Suite, missing_tables, split_statements, substitute};
 pub use validate::{FileReport, RuleCount, ValidateOptions, ValidationReport, default_rules, validate, write_rejects};

@@ -154,34 +154,54 @@ pub async fn run_statement(
     }
     let output = parquet.map(ResultFile::finish).transpose()?;
     csv.map(ResultFile::finish).transpose()?;
-    let wall = clock.elapsed().as_secs_f64();
     let process = usage_before.zip(ProcessUsage::now()).map(|(before, after)| before.since(after));
-    let sources = scan_stats(&plan);
-    let bytes_read: u64 = sources.values().map(|s| s.bytes_read).sum();
-    let lines_read: u64 = sources.values().map(|s| s.lines).sum();
-    let operators = operators(&plan);
-    let per_sec = |n: u64| if wall > 0.0 { n as f64 / wall } else { 0.0 };
-    Ok(StatementReport {
-        query: statement.query.clone(),
-        statement: statement.index,
-        started,
-        wall_seconds: wall,
-        rows_out,
-        output,
-        bytes_read,
-        lines_read,
-        mb_per_second: per_sec(bytes_read) / 1e6,
-        lines_per_second: per_sec(lines_read),
-        peak_memory_bytes: session.pool.peak() as u64,
-        spill_count: operators.iter().filter_map(|o| o.spill_count).sum(),
-        spilled_bytes: operators.iter().filter_map(|o| o.spilled_bytes).sum(),
-        process,
-        sources,
-        operators,
-        plan: DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true).to_string(),
-        columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
-        preview,
-    })
+    let mut report = StatementReport::from_plan(statement, started, clock.elapsed().as_secs_f64(), &plan, &schema);
+    report.rows_out = rows_out;
+    report.output = output;
+    report.peak_memory_bytes = session.pool.peak() as u64;
+    report.process = process;
+    report.preview = preview;
+    Ok(report)
+}
+
+impl StatementReport {
+    /// The report of `statement`, whose executed `plan` (with its metrics) took
+    /// `wall_seconds` from `started`: line accounting, throughput and operators. Rows, the
+    /// output file, memory and process figures are the caller's to fill in.
+    pub fn from_plan(
+        statement: &Statement,
+        started: String,
+        wall_seconds: f64,
+        plan: &Arc<dyn ExecutionPlan>,
+        schema: &SchemaRef,
+    ) -> StatementReport {
+        let sources = scan_stats(plan);
+        let bytes_read: u64 = sources.values().map(|s| s.bytes_read).sum();
+        let lines_read: u64 = sources.values().map(|s| s.lines).sum();
+        let operators = operators(plan);
+        let per_sec = |n: u64| if wall_seconds > 0.0 { n as f64 / wall_seconds } else { 0.0 };
+        StatementReport {
+            query: statement.query.clone(),
+            statement: statement.index,
+            started,
+            wall_seconds,
+            rows_out: 0,
+            output: None,
+            bytes_read,
+            lines_read,
+            mb_per_second: per_sec(bytes_read) / 1e6,
+            lines_per_second: per_sec(lines_read),
+            peak_memory_bytes: 0,
+            spill_count: operators.iter().filter_map(|o| o.spill_count).sum(),
+            spilled_bytes: operators.iter().filter_map(|o| o.spilled_bytes).sum(),
+            process: None,
+            sources,
+            operators,
+            plan: DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true).to_string(),
+            columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            preview: Vec::new(),
+        }
+    }
 }
 
 fn add_preview(batch: &RecordBatch, preview: &mut Vec<Vec<String>>) -> Result<()> {

@@ -6,6 +6,7 @@ pub mod export;
 pub mod generate;
 pub mod query;
 pub mod run;
+pub mod serve;
 pub mod tables;
 pub mod validate;
 
@@ -14,6 +15,7 @@ pub use export::ExportArgs;
 pub use generate::GenArgs;
 pub use query::QueryArgs;
 pub use run::RunArgs;
+pub use serve::{PasswdArgs, ServeArgs, TokenArgs};
 pub use tables::TablesArgs;
 pub use validate::ValidateArgs;
 
