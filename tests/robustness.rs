@@ -442,3 +442,20 @@ fn spilling_stops_at_max_spill_with_a_clear_error() {
     let err = text(&out.stderr);
     assert!(err.contains("exceeded the allowable limit of 64.0 KB"), "{err}");
 }
+
+#[test]
+fn a_statement_too_deep_to_plan_is_an_error_not_a_crash() {
+    let tmp = dir_with(&[("a.log", format!("{}\n", access(1)).as_bytes())]);
+    let chain = vec!["status = 1"; 5000].join(" OR ");
+    let out = logfusion(tmp.path())
+        .args(["query", "--log-dir", &logs(&tmp), &format!("SELECT count(*) FROM access WHERE {chain}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("nests expressions or subqueries more than 1000 deep"), "{}", text(&out.stderr));
+    // Within the limit, it runs.
+    let chain = vec!["status = 200"; 900].join(" OR ");
+    let rows =
+        query_csv(tmp.path(), &["--log-dir", &logs(&tmp)], &format!("SELECT count(*) FROM access WHERE {chain}"));
+    assert_eq!(rows, [["1"]]);
+}

@@ -644,9 +644,12 @@ fn admins_reload_the_config_and_sigterm_stops_the_server() {
         let mut added = server.client(Some(later)).await;
         assert_eq!(code(query(&mut added, "SELECT 1").await).0, Code::Unauthenticated);
         let config = tmp.path().join("config.yaml");
-        let text = std::fs::read_to_string(&config).unwrap().replace(
-            "    users:\n",
-            &format!("      - {{ name: later, token_sha256: \"{}\", role: read }}\n    users:\n", sha256_hex(later)),
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        // The active network section is the last one (config.yaml has a commented example).
+        let users = text.rfind("\n    users:\n").unwrap();
+        text.insert_str(
+            users + 1,
+            &format!("      - {{ name: later, token_sha256: \"{}\", role: read }}\n", sha256_hex(later)),
         );
         std::fs::write(&config, text).unwrap();
         let mut admin = server.client(Some(ADMIN)).await;

@@ -34,6 +34,14 @@ pub enum EngineError {
         /// The first few files and why each was left out.
         problems: String,
     },
+    /// A statement nested deeper than the planner can take without overflowing its stack.
+    #[error(
+        "the statement nests expressions or subqueries more than {max} deep (a long chain of OR or +?); use IN (...) or split it"
+    )]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
     /// No sources: neither `--log-dir` nor `sources` in the config.
     #[error("no logs to read: pass --log-dir DIR or define `sources` in config.yaml")]
     NoSources,

@@ -30,6 +30,7 @@ mod error;
 mod export;
 mod functions;
 mod metrics;
+pub mod nesting;
 mod output;
 pub mod report;
 mod run;

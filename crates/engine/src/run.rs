@@ -109,7 +109,10 @@ pub struct Quiet;
 impl RunObserver for Quiet {}
 
 /// Plans `sql` in `session`: the result's schema and the physical plan.
+/// Statements nested deeper than [`crate::nesting::MAX_NESTING`] are refused first.
 pub async fn plan_sql(session: &Session, sql: &str) -> Result<(SchemaRef, Arc<dyn ExecutionPlan>)> {
+    let dialect = session.ctx.state().config().options().sql_parser.dialect;
+    crate::nesting::check_nesting(sql, dialect.as_ref())?;
     let df = session.ctx.sql(sql).await?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     let plan = df.create_physical_plan().await?;

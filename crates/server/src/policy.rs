@@ -12,14 +12,14 @@
 //! statement the request size admits.
 
 use std::collections::BTreeSet;
-use std::ops::ControlFlow;
 
 use datafusion::execution::context::SessionState;
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion::sql::sqlparser::ast::{Expr, Query, Statement as SqlStatement, Visit, Visitor};
+use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use logfusion_datasource::TableKind;
 
 use crate::auth::Principal;
+pub use logfusion_engine::nesting::MAX_NESTING;
 
 /// Why a statement is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,14 +45,6 @@ pub enum Refusal {
     )]
     TooDeep,
 }
-
-/// How deep expressions and subqueries may nest (a chain `a OR b OR c …` is as deep as it is
-/// long). DataFusion plans 1,000 comfortably within [`logfusion_engine::THREAD_STACK_BYTES`].
-pub const MAX_NESTING: usize = 1000;
-
-/// The stack of the thread that parses and measures a statement: enough to parse and drop
-/// the deepest statement a request of at most 4 MiB can hold. Only touched pages cost memory.
-const CHECK_STACK_BYTES: usize = 512 << 20;
 
 /// The configured log tables, by the names queries use.
 #[derive(Debug, Clone, Default)]
@@ -91,18 +83,8 @@ pub fn check(
     principal: &Principal,
     tables: &TableNames,
 ) -> Result<BTreeSet<String>, Refusal> {
-    std::thread::scope(|scope| {
-        let checking = std::thread::Builder::new()
-            .name("logfusion-sql-check".into())
-            .stack_size(CHECK_STACK_BYTES)
-            .spawn_scoped(scope, || check_here(state, sql, principal, tables));
-        match checking {
-            Ok(thread) => {
-                thread.join().unwrap_or_else(|_| Err(Refusal::Syntax("the statement could not be checked".into())))
-            }
-            Err(e) => Err(Refusal::Syntax(format!("cannot start the check of the statement: {e}"))),
-        }
-    })
+    logfusion_engine::nesting::on_large_stack(|| check_here(state, sql, principal, tables))
+        .unwrap_or_else(|e| Err(Refusal::Syntax(format!("cannot start the check of the statement: {e}"))))
 }
 
 fn check_here(
@@ -124,7 +106,9 @@ fn check_here(
     }
     let statement = &statements[0];
     read_only(statement)?;
-    nesting(statement)?;
+    if logfusion_engine::nesting::too_deep(statement) {
+        return Err(Refusal::TooDeep);
+    }
     let references = state.resolve_table_references(statement).map_err(|e| Refusal::Syntax(e.to_string()))?;
     let mut read = BTreeSet::new();
     for reference in references {
@@ -167,44 +151,6 @@ fn read_only(statement: &DfStatement) -> Result<(), Refusal> {
         DfStatement::CreateExternalTable(_) => refuse("CREATE EXTERNAL TABLE"),
         DfStatement::CopyTo(_) => refuse("COPY"),
         DfStatement::Reset(_) => refuse("RESET"),
-    }
-}
-
-/// Refuses a statement nested deeper than [`MAX_NESTING`].
-fn nesting(statement: &DfStatement) -> Result<(), Refusal> {
-    struct Depth(usize);
-    impl Visitor for Depth {
-        type Break = ();
-        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-            self.enter()
-        }
-        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-            self.0 -= 1;
-            ControlFlow::Continue(())
-        }
-        fn pre_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
-            self.enter()
-        }
-        fn post_visit_expr(&mut self, _: &Expr) -> ControlFlow<()> {
-            self.0 -= 1;
-            ControlFlow::Continue(())
-        }
-    }
-    impl Depth {
-        fn enter(&mut self) -> ControlFlow<()> {
-            self.0 += 1;
-            if self.0 > MAX_NESTING { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-        }
-    }
-    let statement = match statement {
-        DfStatement::Statement(s) => s.as_ref(),
-        DfStatement::Explain(explain) => return nesting(&explain.statement),
-        // Refused by `read_only` already.
-        _ => return Ok(()),
-    };
-    match statement.visit(&mut Depth(0)) {
-        ControlFlow::Break(()) => Err(Refusal::TooDeep),
-        ControlFlow::Continue(()) => Ok(()),
     }
 }
 
