@@ -663,6 +663,21 @@ fn admins_reload_the_config_and_sigterm_stops_the_server() {
     assert!(said.iter().any(|l| l.contains("stopped")), "{said:?}");
 }
 
+#[test]
+fn sigterm_lets_a_running_query_finish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path(), "  http: 127.0.0.1:0\n");
+    let runtime = runtime();
+    let mut client = runtime.block_on(server.client(Some(READ_ALL)));
+    let sql = "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 300000) SELECT count(*) FROM t";
+    let running = runtime.spawn(async move { query(&mut client, sql).await.map(|b| rows(&b)) });
+    assert_eq!(server.metric_becomes("logfusion_active_queries", 1.0), 1.0, "the query never started");
+    let status = server.stop();
+    let answer = runtime.block_on(running).unwrap();
+    assert_eq!(answer.expect("the running query finishes"), [["300000"]]);
+    assert!(status.success(), "{status:?}: {}", server.stderr());
+}
+
 /// ADBC's Flight SQL driver and pyarrow.flight against a plain, a TLS and a mutual-TLS server
 /// (`tests/interop/flight_sql.py`). Needs Python with `adbc-driver-flightsql` and `pyarrow`
 /// (`LOGFUSION_PYTHON`); skipped without them unless `LOGFUSION_REQUIRE_INTEROP` is set.
