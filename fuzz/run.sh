@@ -9,5 +9,6 @@ export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
 for target in access syslog json logfmt regex lines; do
   echo "== fuzz $target for ${seconds}s"
+  mkdir -p "corpus/$target"
   cargo fuzz run -O "$target" "corpus/$target" -- -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 2>&1 | tail -n 3
 done

@@ -155,7 +155,8 @@ impl Server {
         {
             // SAFETY: kill(2) on our own child's pid.
             unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(40);
+            // Longer than any shutdown_grace the tests set, so a slow machine is not a failure.
+            let deadline = Instant::now() + Duration::from_secs(150);
             while Instant::now() < deadline {
                 if let Some(status) = self.child.try_wait().unwrap() {
                     return status;
@@ -663,19 +664,40 @@ fn admins_reload_the_config_and_sigterm_stops_the_server() {
     assert!(said.iter().any(|l| l.contains("stopped")), "{said:?}");
 }
 
+/// A query of a few seconds (2.6 s alone in a debug build; on a loaded machine, more).
+const SECONDS_SQL: &str =
+    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 30000) SELECT count(*) FROM t";
+
 #[test]
 fn sigterm_lets_a_running_query_finish() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut server = Server::start(tmp.path(), "  http: 127.0.0.1:0\n");
+    let mut server = Server::start(tmp.path(), "  http: 127.0.0.1:0\n  shutdown_grace: 2m\n");
     let runtime = runtime();
     let mut client = runtime.block_on(server.client(Some(READ_ALL)));
-    let sql = "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 300000) SELECT count(*) FROM t";
-    let running = runtime.spawn(async move { query(&mut client, sql).await.map(|b| rows(&b)) });
+    let running = runtime.spawn(async move { query(&mut client, SECONDS_SQL).await.map(|b| rows(&b)) });
     assert_eq!(server.metric_becomes("logfusion_active_queries", 1.0), 1.0, "the query never started");
     let status = server.stop();
     let answer = runtime.block_on(running).unwrap();
-    assert_eq!(answer.expect("the running query finishes"), [["300000"]]);
+    assert_eq!(answer.expect("the running query finishes"), [["30000"]]);
     assert!(status.success(), "{status:?}: {}", server.stderr());
+}
+
+#[test]
+fn after_the_shutdown_grace_running_queries_are_cancelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path(), "  http: 127.0.0.1:0\n  shutdown_grace: 1s\n");
+    let runtime = runtime();
+    let mut client = runtime.block_on(server.client(Some(READ_ALL)));
+    let running = runtime.spawn(async move { query(&mut client, SLOW_SQL).await.map(|b| rows(&b)) });
+    assert_eq!(server.metric_becomes("logfusion_active_queries", 1.0), 1.0, "the query never started");
+    let stopping = Instant::now();
+    let status = server.stop();
+    let took = stopping.elapsed();
+    assert!(status.success(), "{status:?}: {}", server.stderr());
+    assert!(took < Duration::from_secs(60), "the server took {took:?} to stop with a 1 s grace");
+    let answer = runtime.block_on(running).unwrap();
+    assert!(answer.is_err(), "a query cut off by the shutdown has no answer: {answer:?}");
+    assert!(server.stderr().contains("cancelled"), "{}", server.stderr());
 }
 
 /// ADBC's Flight SQL driver and pyarrow.flight against a plain, a TLS and a mutual-TLS server

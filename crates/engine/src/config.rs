@@ -152,6 +152,10 @@ pub struct NetworkConfig {
     /// Address of the HTTP endpoint with `/healthz` and `/metrics` (Prometheus text), if any.
     #[serde(default)]
     pub http: Option<String>,
+    /// How long running queries may go on after SIGTERM or Ctrl-C before they are cancelled,
+    /// e.g. `30s` (the default); match it to the grace period of whatever stops the server.
+    #[serde(default = "default_shutdown_grace", deserialize_with = "de_duration")]
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Default for NetworkConfig {
@@ -163,8 +167,13 @@ impl Default for NetworkConfig {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             http: None,
+            shutdown_grace: default_shutdown_grace(),
         }
     }
+}
+
+fn default_shutdown_grace() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
 }
 
 fn default_bind() -> String {

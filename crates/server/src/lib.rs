@@ -24,5 +24,5 @@ mod service;
 
 pub use auth::{Authenticator, Principal, hash_password, new_secret, token_sha256};
 pub use metrics::{Metrics, Outcome};
-pub use server::{BoundServer, SHUTDOWN_DEADLINE, ServerError, bind, shutdown_signal};
+pub use server::{BoundServer, ServerError, bind, shutdown_signal};
 pub use service::{LogfusionFlightSql, RELOAD_ACTION, Tables};

@@ -20,8 +20,6 @@ use crate::auth::Authenticator;
 use crate::metrics::Metrics;
 use crate::service::{LogfusionFlightSql, ServiceOptions, Tables};
 
-/// How long running queries may go on after a shutdown signal before they are cancelled.
-pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(30);
 /// The largest request the server decodes (a SQL text, a prepared statement): 4 MiB.
 const MAX_REQUEST_BYTES: usize = 4 << 20;
 
@@ -84,6 +82,7 @@ pub struct BoundServer {
     tls_config: Option<ServerTlsConfig>,
     service: LogfusionFlightSql,
     metrics: Arc<Metrics>,
+    shutdown_grace: Duration,
 }
 
 /// Binds the server of `env` (its `network:` section; `bind` overrides the address): checks
@@ -140,17 +139,18 @@ pub async fn bind(env: Arc<Environment>, bind: Option<String>) -> Result<BoundSe
     let service = LogfusionFlightSql::new(tables, auth, options, metrics.clone(), reload)
         .map_err(|e| ServerError::Transport(e.to_string()))?;
     let tls = network.tls.as_ref().map(|t| t.client_ca.is_some());
-    Ok(BoundServer { addr, http_addr, tls, listener, http, tls_config, service, metrics })
+    let shutdown_grace = network.shutdown_grace;
+    Ok(BoundServer { addr, http_addr, tls, listener, http, tls_config, service, metrics, shutdown_grace })
 }
 
 impl BoundServer {
     /// Serves until `shutdown` resolves; then stops accepting, lets running queries finish for
-    /// up to [`SHUTDOWN_DEADLINE`] and cancels the rest.
+    /// up to `network.shutdown_grace` and cancels the rest.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
-        let BoundServer { listener, http, tls_config, service, metrics, addr, .. } = self;
+        let BoundServer { listener, http, tls_config, service, metrics, addr, shutdown_grace, .. } = self;
         if let Some(http) = http {
             tokio::spawn(serve_http(http, metrics));
         }
@@ -167,7 +167,7 @@ impl BoundServer {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
-            tracing::info!("shutting down {addr}: no new requests; running queries get {SHUTDOWN_DEADLINE:?}");
+            tracing::info!("shutting down {addr}: no new requests; running queries get {shutdown_grace:?}");
             let _ = stopping_tx.send(());
         };
         let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -175,7 +175,7 @@ impl BoundServer {
         tokio::pin!(serving);
         let deadline = async {
             if stopping_rx.await.is_ok() {
-                tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+                tokio::time::sleep(shutdown_grace).await;
             } else {
                 std::future::pending::<()>().await;
             }
@@ -183,7 +183,7 @@ impl BoundServer {
         tokio::select! {
             served = &mut serving => served.map_err(|e| ServerError::Transport(e.to_string())),
             () = deadline => {
-                tracing::warn!("queries still running after {SHUTDOWN_DEADLINE:?}: cancelled");
+                tracing::warn!("queries still running after {shutdown_grace:?}: cancelled");
                 Ok(())
             }
         }
