@@ -53,7 +53,7 @@ impl LogLocation {
     }
 
     fn local(text: &str, path: &str) -> Result<LogLocation> {
-        let absolute = std::path::absolute(path).map_err(|e| invalid(text, e))?;
+        let absolute = without_dots(&std::path::absolute(path).map_err(|e| invalid(text, e))?);
         let absolute_text = absolute.to_string_lossy().into_owned();
         let (root, glob) = match absolute_text.find(GLOB_CHARS) {
             Some(at) => {
@@ -184,6 +184,25 @@ fn invalid(text: &str, e: impl fmt::Display) -> Error {
     Error::InvalidLocation { text: text.to_string(), message: e.to_string() }
 }
 
+/// `path` with `.` dropped and each `..` taking away the part before it, as a shell's `cd`
+/// does (object store paths have no `..`; `--log-dir ../logs` must still work).
+fn without_dots(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +235,10 @@ mod tests {
         assert_eq!(l.local_root(), Some(std::path::Path::new("/tmp/x.log")));
         let relative = LogLocation::parse("data").unwrap();
         assert!(relative.local_root().unwrap().is_absolute());
+        let l = LogLocation::parse("/var/log/../tmp/./x/../logs").unwrap();
+        assert_eq!(l.local_root(), Some(std::path::Path::new("/var/tmp/logs")));
+        let up = LogLocation::parse("../logs").unwrap();
+        assert!(!up.local_root().unwrap().components().any(|c| c == std::path::Component::ParentDir));
         let e = LogLocation::parse("/tmp/bad[glob").unwrap_err().to_string();
         assert!(e.contains("bad glob"), "{e}");
     }
