@@ -668,36 +668,38 @@ fn admins_reload_the_config_and_sigterm_stops_the_server() {
 const SECONDS_SQL: &str =
     "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 30000) SELECT count(*) FROM t";
 
-#[test]
-fn sigterm_lets_a_running_query_finish() {
+/// Starts a server with `shutdown_grace: grace`, starts `sql` on it, sends SIGTERM once the
+/// query runs. Returns the server's exit status and stderr, how long it took to stop and the
+/// query's answer.
+type Stopped = (std::process::ExitStatus, String, Duration, Result<Vec<Vec<String>>, FlightError>);
+fn sigterm_during(grace: &str, sql: &'static str) -> Stopped {
     let tmp = tempfile::tempdir().unwrap();
-    let mut server = Server::start(tmp.path(), "  http: 127.0.0.1:0\n  shutdown_grace: 2m\n");
+    let mut server = Server::start(tmp.path(), &format!("  http: 127.0.0.1:0\n  shutdown_grace: {grace}\n"));
     let runtime = runtime();
     let mut client = runtime.block_on(server.client(Some(READ_ALL)));
-    let running = runtime.spawn(async move { query(&mut client, SECONDS_SQL).await.map(|b| rows(&b)) });
-    assert_eq!(server.metric_becomes("logfusion_active_queries", 1.0), 1.0, "the query never started");
-    let status = server.stop();
-    let answer = runtime.block_on(running).unwrap();
-    assert_eq!(answer.expect("the running query finishes"), [["30000"]]);
-    assert!(status.success(), "{status:?}: {}", server.stderr());
-}
-
-#[test]
-fn after_the_shutdown_grace_running_queries_are_cancelled() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut server = Server::start(tmp.path(), "  http: 127.0.0.1:0\n  shutdown_grace: 1s\n");
-    let runtime = runtime();
-    let mut client = runtime.block_on(server.client(Some(READ_ALL)));
-    let running = runtime.spawn(async move { query(&mut client, SLOW_SQL).await.map(|b| rows(&b)) });
+    let running = runtime.spawn(async move { query(&mut client, sql).await.map(|b| rows(&b)) });
     assert_eq!(server.metric_becomes("logfusion_active_queries", 1.0), 1.0, "the query never started");
     let stopping = Instant::now();
     let status = server.stop();
     let took = stopping.elapsed();
-    assert!(status.success(), "{status:?}: {}", server.stderr());
-    assert!(took < Duration::from_secs(60), "the server took {took:?} to stop with a 1 s grace");
     let answer = runtime.block_on(running).unwrap();
+    (status, server.stderr(), took, answer)
+}
+
+#[test]
+fn sigterm_lets_a_running_query_finish() {
+    let (status, stderr, _, answer) = sigterm_during("2m", SECONDS_SQL);
+    assert_eq!(answer.expect("the running query finishes"), [["30000"]]);
+    assert!(status.success(), "{status:?}: {stderr}");
+}
+
+#[test]
+fn after_the_shutdown_grace_running_queries_are_cancelled() {
+    let (status, stderr, took, answer) = sigterm_during("1s", SLOW_SQL);
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(took < Duration::from_secs(60), "the server took {took:?} to stop with a 1 s grace");
     assert!(answer.is_err(), "a query cut off by the shutdown has no answer: {answer:?}");
-    assert!(server.stderr().contains("cancelled"), "{}", server.stderr());
+    assert!(stderr.contains("cancelled"), "{stderr}");
 }
 
 /// ADBC's Flight SQL driver and pyarrow.flight against a plain, a TLS and a mutual-TLS server
