@@ -38,7 +38,7 @@ pub fn init(verbose: bool, system_log: Option<&LoggingConfig>) {
             Ok(f) => Some(
                 tracing_subscriber::fmt::layer().with_writer(std::sync::Mutex::new(f)).with_ansi(false).with_filter(
                     EnvFilter::new(format!(
-                        "logfusion={0},logfusion_engine={0},logfusion_datasource={0},warn",
+                        "logfusion={0},logfusion_engine={0},logfusion_datasource={0},logfusion_cluster={0},ballista_scheduler={0},ballista_executor={0},warn",
                         logging.level
                     )),
                 ),

@@ -8,13 +8,15 @@ mod commands;
 mod logging;
 mod progress;
 mod render;
+mod stdout;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    BenchArgs, ExportArgs, GenArgs, PasswdArgs, QueryArgs, RunArgs, ServeArgs, TablesArgs, TokenArgs, ValidateArgs,
+    BenchArgs, ClusterArgs, ExecutorArgs, ExportArgs, GenArgs, PasswdArgs, QueryArgs, RunArgs, SchedulerArgs,
+    ServeArgs, TablesArgs, TokenArgs, ValidateArgs,
 };
 
 /// SQL over directories of log files: every line a typed row or a reject with file, line and reason.
@@ -62,6 +64,12 @@ enum Command {
     Token(TokenArgs),
     /// Hash a password for a server user (read from the terminal without echo, or stdin).
     Passwd(PasswdArgs),
+    /// Run a Ballista scheduler with logfusion's formats (clients and executors connect to it).
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor with logfusion's formats, registered with a scheduler.
+    Executor(ExecutorArgs),
+    /// What a cluster is doing: `logfusion cluster status --cluster df://HOST:PORT`.
+    Cluster(ClusterArgs),
     /// List the tables: source, format, files and row schema.
     Tables(TablesArgs),
     /// List every supported format with its columns.
@@ -75,13 +83,17 @@ impl Command {
     fn reads_logs(&self) -> bool {
         !matches!(
             self,
-            Command::Formats | Command::Gen(_) | Command::Tables(_) | Command::Token(_) | Command::Passwd(_)
+            Command::Formats
+                | Command::Gen(_)
+                | Command::Tables(_)
+                | Command::Token(_)
+                | Command::Passwd(_)
+                | Command::Cluster(_)
         )
     }
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = Cli::parse();
     let system_log = cli.command.reads_logs().then(|| logging::system_log_settings(cli.global.config.as_deref()));
     logging::init(cli.global.verbose, system_log.as_ref());
@@ -135,6 +147,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve::run(global, &args),
         Command::Token(args) => commands::serve::token(&args),
         Command::Passwd(args) => commands::serve::passwd(&args),
+        Command::Scheduler(args) => commands::cluster::scheduler(global, &args),
+        Command::Executor(args) => commands::cluster::executor(global, &args),
+        Command::Cluster(args) => commands::cluster::run(global, &args),
         Command::Tables(args) => commands::tables::run(global, &args),
         Command::Formats => {
             render::print_formats();
@@ -143,20 +158,3 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(args) => commands::generate::run(&args),
     }
 }
-
-/// Output piped into `head` and the like ends the process quietly when the reader goes away,
-/// as other command-line tools do, instead of failing on a closed pipe. (Rust ignores SIGPIPE
-/// by default; this restores the default action.)
-#[cfg(unix)]
-fn restore_sigpipe() {
-    // SAFETY: called first thing in `main`, before any other thread exists; setting the
-    // disposition of SIGPIPE to its default has no other effect on the program's state.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-/// Windows has no SIGPIPE: a write to a closed pipe fails with an error, which ends the
-/// command with one error line.
-#[cfg(not(unix))]
-fn restore_sigpipe() {}

@@ -4,9 +4,10 @@
 //! escaped, and newlines as `\n`, whether or not stdout is a terminal; machine formats keep
 //! the bytes, validly quoted.
 
-use std::io::{BufWriter, Stdout, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::stdout::{Stdout, outln};
 use anyhow::Context;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -61,9 +62,7 @@ impl QueryOutput {
         };
         Ok(match out {
             Some(path) => QueryOutput::File(ResultFile::create(path, machine, schema)?),
-            None => {
-                QueryOutput::Stdout(Box::new(ResultWriter::new(machine, BufWriter::new(std::io::stdout()), schema)?))
-            }
+            None => QueryOutput::Stdout(Box::new(ResultWriter::new(machine, BufWriter::new(Stdout), schema)?)),
         })
     }
 
@@ -85,7 +84,7 @@ impl QueryOutput {
                 match out {
                     Some(path) => logfusion_engine::write_text(&path, &text)?,
                     None => {
-                        let mut stdout = std::io::stdout().lock();
+                        let mut stdout = Stdout;
                         stdout.write_all(text.as_bytes())?;
                         stdout.flush()?;
                     }
@@ -140,23 +139,23 @@ pub fn error_line(e: &anyhow::Error) -> String {
 /// Prints every format with its columns.
 pub fn print_formats() {
     for entry in logfusion_formats::catalog() {
-        println!("{}: {}", entry.name, entry.description);
+        outln!("{}: {}", entry.name, entry.description);
         for c in &entry.columns {
-            println!("    {:<24} {}", c.name, c.column_type.data_type());
+            outln!("    {:<24} {}", c.name, c.column_type.data_type());
         }
-        println!("    {:<24} Utf8 (file the row came from)", FILE_COLUMN);
-        println!("    {:<24} UInt64 (1-based line number)", LINE_COLUMN);
+        outln!("    {:<24} Utf8 (file the row came from)", FILE_COLUMN);
+        outln!("    {:<24} UInt64 (1-based line number)", LINE_COLUMN);
     }
-    println!("every table has a <table>_rejects table: file, line, byte_offset, reason, detail, excerpt");
+    outln!("every table has a <table>_rejects table: file, line, byte_offset, reason, detail, excerpt");
     let codes: Vec<&str> = logfusion_formats::RejectReason::ALL.iter().map(|r| r.code()).collect();
-    println!("reject reasons: {}", codes.join(", "));
+    outln!("reject reasons: {}", codes.join(", "));
 }
 
 /// Prints the tables with their format, files and schema.
 pub fn print_tables(catalog: &Catalog) {
     for t in &catalog.tables {
         let how = if t.detected { "detected" } else { "configured" };
-        println!(
+        outln!(
             "{} ({} format {}, {} file{}, {} bytes; rejects in {})",
             t.name,
             how,
@@ -171,15 +170,15 @@ pub fn print_tables(catalog: &Catalog) {
                 .detection
                 .map(|d| format!(", {:.0}% of sampled lines match", d.confidence * 100.0))
                 .unwrap_or_default();
-            println!("    file {} ({}{confidence})", escape_text(&f.name), f.compression.name());
+            outln!("    file {} ({}{confidence})", escape_text(&f.name), f.compression.name());
         }
         for c in t.format.columns() {
-            println!("    column {:<24} {}", c.name, c.column_type.data_type());
+            outln!("    column {:<24} {}", c.name, c.column_type.data_type());
         }
     }
     for f in &catalog.skipped {
         let problem = f.problem.as_ref().map(ToString::to_string).unwrap_or_default();
-        println!("skipped {}: {problem}", escape_text(&f.name));
+        outln!("skipped {}: {problem}", escape_text(&f.name));
     }
 }
 

@@ -48,7 +48,7 @@ impl ArchiveKind {
 }
 
 /// How one member's bytes are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum MemberStorage {
     /// Raw, at a byte range of a plain tar.
     Tar,
@@ -61,7 +61,7 @@ pub enum MemberStorage {
 }
 
 /// A file inside an archive.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ArchiveMember {
     /// Its path inside the archive, as written there.
     pub path: String,

@@ -76,6 +76,21 @@ pub enum Error {
         /// Its compression.
         compression: &'static str,
     },
+    /// A table's format could not be rebuilt from what a cluster node sent.
+    #[error("table {table:?}: {error}")]
+    Format {
+        /// The table.
+        table: String,
+        /// What is wrong with the format.
+        error: logfusion_formats::FormatError,
+    },
+    /// A plan received from another process does not fit together (a node of another
+    /// version, or a codec bug).
+    #[error("a log scan received from another process does not fit together: {what}")]
+    WireMismatch {
+        /// What does not fit.
+        what: String,
+    },
 }
 
 impl Error {

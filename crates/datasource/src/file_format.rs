@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::config::ConfigExtension;
-use datafusion::common::{GetExt, Result, Statistics, extensions_options};
+use datafusion::common::config::{ConfigEntry, ConfigExtension, ConfigField, ExtensionOptions};
+use datafusion::common::{GetExt, Result, Statistics};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::physical_plan::{FileScanConfig, FileSource};
@@ -25,23 +25,78 @@ pub const FILE_COLUMN: &str = "_file";
 /// Name of the provenance column holding the 1-based line number of a row.
 pub const LINE_COLUMN: &str = "_line";
 
-extensions_options! {
-    /// Session options of log scans, set as `logfusion.<name>` (in `config.yaml` under
-    /// `datafusion:`, with `SET`, or as a `logfusion bench --matrix` key).
-    pub struct LogScanOptions {
-        /// Build only the columns a query uses (`true`), or parse every column and drop the
-        /// unused ones (`false`: what a scan without projection pushdown costs).
-        pub projection_pushdown: bool, default = true
-        /// Rejects kept as examples per reason and file range by `<table>_profile` scans.
-        pub examples: usize, default = 5
-        /// Fail a query when a file cannot be read to its end (`true`), or keep the lines
-        /// before the damage and record a `read_error` reject with a warning (`false`).
-        pub strict: bool, default = false
+/// Session options of log scans, set as `logfusion.<name>` (in `config.yaml` under
+/// `datafusion:`, with `SET`, or as a `logfusion bench --matrix` key).
+///
+/// Written out rather than with DataFusion's `extensions_options!`, whose entries drop the
+/// `logfusion.` prefix: a cluster client sends a session's options to the scheduler as its
+/// entries, and unprefixed keys could not be set there (nor be told apart in
+/// `information_schema.df_settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogScanOptions {
+    /// Build only the columns a query uses (`true`), or parse every column and drop the
+    /// unused ones (`false`: what a scan without projection pushdown costs).
+    pub projection_pushdown: bool,
+    /// Rejects kept as examples per reason and file range by `<table>_profile` scans.
+    pub examples: usize,
+    /// Fail a query when a file cannot be read to its end (`true`), or keep the lines before
+    /// the damage and record a `read_error` reject with a warning (`false`).
+    pub strict: bool,
+    /// Plan for a cluster (set on logfusion's Ballista client and scheduler): scans that number
+    /// lines of byte ranges get the lines before each range from a counting stage of their own
+    /// ([`crate::IndexedScanExec`]) instead of reading the blocks before the range.
+    pub cluster: bool,
+}
+
+impl Default for LogScanOptions {
+    fn default() -> Self {
+        LogScanOptions { projection_pushdown: true, examples: 5, strict: false, cluster: false }
     }
 }
 
 impl ConfigExtension for LogScanOptions {
     const PREFIX: &'static str = "logfusion";
+}
+
+impl ExtensionOptions for LogScanOptions {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    /// Sets `key` (without the `logfusion.` prefix, which DataFusion strips).
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "projection_pushdown" => self.projection_pushdown.set("", value),
+            "examples" => self.examples.set("", value),
+            "strict" => self.strict.set("", value),
+            "cluster" => self.cluster.set("", value),
+            _ => datafusion::common::config_err!(
+                "no option logfusion.{key} (known: projection_pushdown, examples, strict, cluster)"
+            ),
+        }
+    }
+
+    fn entries(&self) -> Vec<ConfigEntry> {
+        let entry = |key: &str, value: String, description: &'static str| ConfigEntry {
+            key: format!("{}.{key}", Self::PREFIX),
+            value: Some(value),
+            description,
+        };
+        vec![
+            entry("projection_pushdown", self.projection_pushdown.to_string(), "Build only the columns a query uses"),
+            entry("examples", self.examples.to_string(), "Rejects kept as examples per reason and file range"),
+            entry("strict", self.strict.to_string(), "Fail a query when a file cannot be read to its end"),
+            entry("cluster", self.cluster.to_string(), "Count the lines before byte ranges in a stage of their own"),
+        ]
+    }
 }
 
 /// A log format as a DataFusion file format: the rows, rejects or profile of one resolved

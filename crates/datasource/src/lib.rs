@@ -22,6 +22,7 @@
 
 mod accounting;
 mod archive;
+mod block_counts;
 mod discover;
 mod error;
 mod file_format;
@@ -34,9 +35,11 @@ mod source;
 #[cfg(test)]
 mod split_tests;
 mod table;
+mod wire;
 
 pub use accounting::{ScanCounters, metric};
 pub use archive::{ArchiveKind, ArchiveMember, MemberStorage};
+pub use block_counts::{BlockCountSource, IndexedScanExec, block_counts_schema};
 pub use discover::{Discovery, FileProblem, ListOptions, LogFile, SAMPLE_LINES, SNIFF_BYTES, discover};
 pub use error::{Error, Result};
 pub use file_format::{FILE_COLUMN, LINE_COLUMN, LogFormat, LogScanOptions};
@@ -49,3 +52,4 @@ pub use source::{LogSource, ScanSettings};
 pub use table::{
     DEFAULT_READ_BLOCK, LogTable, LogTableOptions, LogTableProvider, TableKind, TableProviders, register_providers,
 };
+pub use wire::{FileWire, ProviderWire, SourceWire, TableOptionsWire, files_wire, restore_files};

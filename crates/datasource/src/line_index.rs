@@ -125,7 +125,7 @@ impl LineIndex {
 
     /// Records the newlines of `block`, counted by a scan that read it whole, unless it is
     /// known or being counted already.
-    fn publish(&self, block: usize, newlines: u64) {
+    pub(crate) fn publish(&self, block: usize, newlines: u64) {
         let mut blocks = self.lock();
         if let Some(slot @ Block::Unknown) = blocks.get_mut(block) {
             *slot = Block::Done(newlines);

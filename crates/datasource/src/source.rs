@@ -26,7 +26,7 @@ use crate::table::{LogTableOptions, TableKind};
 const DEFAULT_BATCH_SIZE: usize = 8192;
 
 /// How a scan is run, from the session's `logfusion.*` options (see [`crate::LogScanOptions`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScanSettings {
     /// Whether the parser builds only the projected columns.
     pub projection_pushdown: bool,
@@ -74,6 +74,11 @@ impl LogSource {
     /// The options of the table this source scans.
     pub fn options(&self) -> &LogTableOptions {
         &self.options
+    }
+
+    /// The settings this source scans with.
+    pub fn settings(&self) -> ScanSettings {
+        self.settings
     }
 
     /// What a scan must produce for the columns the query needs.
@@ -141,7 +146,10 @@ impl FileSource for LogSource {
         &self.metrics
     }
 
+    /// The table's name (a cluster's stage metrics find each table's scans by it), and
+    /// whether projection pushdown is off.
     fn fmt_extra(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, ", table={}", self.options.table)?;
         if self.settings.projection_pushdown { Ok(()) } else { write!(f, ", projection_pushdown=false") }
     }
 

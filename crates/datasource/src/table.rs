@@ -17,6 +17,7 @@ use datafusion::common::Result;
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::physical_plan::FileScanConfigBuilder;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
@@ -25,14 +26,16 @@ use datafusion_datasource::file_groups::FileGroup;
 use datafusion_datasource::{PartitionedFile, TableSchema};
 use logfusion_formats::ResolvedFormat;
 
+use crate::archive::ArchiveMember;
+use crate::block_counts::{BlockCountSource, IndexedScanExec, block_count_groups};
 use crate::discover::LogFile;
 use crate::error::{Error, Result as SourceResult};
-use crate::file_format::LogFormat;
+use crate::file_format::{LogFormat, LogScanOptions};
 use crate::location::store_for;
 use logfusion_lines::Compression;
 
 /// What a log table yields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TableKind {
     /// Parsed rows: the format's columns, then `_file` and `_line`.
     Rows,
@@ -180,8 +183,6 @@ pub struct LogTableProvider {
 impl LogTableProvider {
     /// A provider scanning `files` (all in store `store_url`) with `options`.
     pub fn new(options: LogTableOptions, store_url: ObjectStoreUrl, files: &[LogFile]) -> Self {
-        let format = LogFormat::new(options);
-        let schema = format.table_schema();
         let files = files
             .iter()
             .map(|f| {
@@ -192,12 +193,65 @@ impl LogTableProvider {
                 }
             })
             .collect();
+        LogTableProvider::with_files(options, store_url, files)
+    }
+
+    /// A provider scanning `files` as DataFusion lists them (archive members as extensions).
+    pub(crate) fn with_files(options: LogTableOptions, store_url: ObjectStoreUrl, files: Vec<PartitionedFile>) -> Self {
+        let format = LogFormat::new(options);
+        let schema = format.table_schema();
         LogTableProvider { format, schema, store_url, files }
     }
 
     /// The options this provider scans with.
     pub fn options(&self) -> &LogTableOptions {
         self.format.options()
+    }
+
+    /// The store the files are in.
+    pub fn store_url(&self) -> &ObjectStoreUrl {
+        &self.store_url
+    }
+
+    /// The files, as scans list them.
+    pub fn files(&self) -> &[PartitionedFile] {
+        &self.files
+    }
+
+    /// Whether a scan with `projection` in `state` needs line numbers counted by a stage of
+    /// their own: on a cluster, when line numbers are read and some plain file may be split
+    /// into byte ranges.
+    fn counts_lines_in_a_stage(&self, state: &dyn Session, projection: Option<&Vec<usize>>) -> bool {
+        let options = state.config_options();
+        let cluster = options.extensions.get::<LogScanOptions>().is_some_and(|o| o.cluster);
+        let numbered = match self.options().kind {
+            TableKind::Rows => {
+                let line = self.schema.fields().len() - 1;
+                projection.is_none_or(|p| p.contains(&line))
+            }
+            TableKind::Rejects | TableKind::Profile => true,
+        };
+        let plain: u64 = self.plain_files().map(|f| f.object_meta.size).sum();
+        cluster
+            && numbered
+            && options.execution.target_partitions > 1
+            && options.optimizer.repartition_file_scans
+            && plain >= options.optimizer.repartition_file_min_size as u64
+    }
+
+    /// Files that may be split into byte ranges: not compressed, not archive members.
+    fn plain_files(&self) -> impl Iterator<Item = &PartitionedFile> {
+        self.files.iter().filter(|f| !self.options().is_compressed(f) && f.extension::<ArchiveMember>().is_none())
+    }
+
+    /// The scan counting the newlines of every block of the plain files, for
+    /// [`IndexedScanExec`].
+    fn block_counts(&self, state: &dyn Session) -> Arc<dyn ExecutionPlan> {
+        let plain: Vec<PartitionedFile> = self.plain_files().cloned().collect();
+        let groups = block_count_groups(&plain, state.config().target_partitions());
+        let source = Arc::new(BlockCountSource::new(self.options().table.clone()));
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), source).with_file_groups(groups).build();
+        DataSourceExec::from_data_source(config)
     }
 }
 
@@ -225,7 +279,11 @@ impl TableProvider for LogTableProvider {
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
-        self.format.create_physical_plan(state, config).await
+        let scan = self.format.create_physical_plan(state, config).await?;
+        if self.counts_lines_in_a_stage(state, projection) {
+            return Ok(Arc::new(IndexedScanExec::new(scan, self.block_counts(state))));
+        }
+        Ok(scan)
     }
 
     /// Filters are applied above the scan (it validates every line whatever the query asks).

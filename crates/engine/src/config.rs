@@ -98,6 +98,10 @@ pub struct Config {
     /// The network query server of `logfusion serve` (see [`NetworkConfig`]).
     #[serde(default)]
     pub network: Option<NetworkConfig>,
+    /// The Ballista cluster of `logfusion scheduler`, `logfusion executor` and `--cluster`
+    /// (see [`ClusterConfig`]).
+    #[serde(default)]
+    pub cluster: ClusterConfig,
 }
 
 impl Default for Config {
@@ -116,6 +120,7 @@ impl Default for Config {
             on_read_error: OnReadError::Reject,
             epoch_years: None,
             network: None,
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -178,6 +183,106 @@ fn default_shutdown_grace() -> std::time::Duration {
 
 fn default_bind() -> String {
     "127.0.0.1:50051".into()
+}
+
+/// The `cluster:` section: defaults of `logfusion scheduler`, `logfusion executor` and
+/// `--cluster` (their flags override them).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The scheduler that clients and executors talk to, `df://host:port`.
+    #[serde(default = "default_scheduler")]
+    pub scheduler: String,
+    /// Where `logfusion scheduler` listens, `host:port`.
+    #[serde(default = "default_scheduler_bind")]
+    pub bind: String,
+    /// Partitions of a query on the cluster: byte ranges and tasks per scan stage.
+    #[serde(default = "default_cluster_partitions")]
+    pub partitions: usize,
+    /// Tasks each executor runs at once (default: its cores).
+    #[serde(default)]
+    pub slots: Option<usize>,
+    /// Folder for an executor's shuffle files (default: a fresh temporary folder); relative
+    /// to the config file.
+    #[serde(default)]
+    pub work_dir: Option<PathBuf>,
+    /// Memory of each executor's operators before they spill, e.g. `4GiB` (default:
+    /// Ballista's, a share of the machine's memory).
+    #[serde(default)]
+    pub executor_memory: Option<ByteSize>,
+    /// An executor that has not reported for this long is lost: its tasks run again on
+    /// the others, e.g. `30s` (the default).
+    #[serde(default = "default_executor_timeout", deserialize_with = "de_duration")]
+    pub executor_timeout: std::time::Duration,
+    /// How often executors report to the scheduler, e.g. `5s` (the default).
+    #[serde(default = "default_heartbeat", deserialize_with = "de_duration")]
+    pub heartbeat: std::time::Duration,
+    /// How long a query waits while no executor is alive before it fails, e.g. `30s` (the
+    /// default).
+    #[serde(default = "default_no_executor_timeout", deserialize_with = "de_duration")]
+    pub no_executor_timeout: std::time::Duration,
+    /// Let the scheduler and executors listen on non-loopback addresses: Ballista 55 speaks
+    /// plain gRPC between them (no TLS), so a cluster beyond one machine belongs on a private
+    /// network.
+    #[serde(default)]
+    pub allow_insecure: bool,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            scheduler: default_scheduler(),
+            bind: default_scheduler_bind(),
+            partitions: default_cluster_partitions(),
+            slots: None,
+            work_dir: None,
+            executor_memory: None,
+            executor_timeout: default_executor_timeout(),
+            heartbeat: default_heartbeat(),
+            no_executor_timeout: default_no_executor_timeout(),
+            allow_insecure: false,
+        }
+    }
+}
+
+fn default_scheduler() -> String {
+    "df://127.0.0.1:50050".into()
+}
+
+fn default_scheduler_bind() -> String {
+    "127.0.0.1:50050".into()
+}
+
+fn default_cluster_partitions() -> usize {
+    16
+}
+
+fn default_executor_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
+
+fn default_heartbeat() -> std::time::Duration {
+    std::time::Duration::from_secs(5)
+}
+
+fn default_no_executor_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
+
+impl ClusterConfig {
+    /// Checks the section: partitions at least 1, a heartbeat well inside the timeout.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.partitions == 0 || self.slots == Some(0) {
+            return Err(ConfigError::setting("cluster", "partitions and slots must be at least 1"));
+        }
+        if self.heartbeat.is_zero() || self.heartbeat * 2 > self.executor_timeout {
+            return Err(ConfigError::setting(
+                "cluster.heartbeat",
+                "must be more than 0 and at most half of cluster.executor_timeout",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// TLS files of the server (PEM).
@@ -458,6 +563,11 @@ impl Config {
                 *log = base.join(&*log);
             }
         }
+        if let Some(dir) = config.cluster.work_dir.as_mut()
+            && dir.is_relative()
+        {
+            *dir = base.join(&*dir);
+        }
         if let Some(tls) = config.network.as_mut().and_then(|n| n.tls.as_mut()) {
             for file in [Some(&mut tls.cert), Some(&mut tls.key), tls.client_ca.as_mut()].into_iter().flatten() {
                 if file.is_relative() {
@@ -532,6 +642,7 @@ impl Config {
         if let Some(network) = &self.network {
             network.check()?;
         }
+        self.cluster.check()?;
         let mut names = std::collections::HashSet::new();
         for s in &self.sources {
             if !is_name(&s.name) {

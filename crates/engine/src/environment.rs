@@ -17,6 +17,13 @@ use crate::session::{Session, SessionSettings, runtime};
 /// The config file read when none is named: `config.yaml` in the current folder, if there.
 pub const DEFAULT_CONFIG: &str = "config.yaml";
 
+/// Makes the sessions of an [`Environment`] when its queries run elsewhere than in this
+/// process (a cluster): the same settings, another place to run.
+pub trait SessionFactory: Send + Sync + std::fmt::Debug {
+    /// A session with `settings` and logfusion's functions, but no tables.
+    fn session(&self, settings: &SessionSettings) -> Result<Session>;
+}
+
 /// How to build an [`Environment`].
 #[derive(Debug, Clone, Default)]
 pub struct EnvironmentOptions {
@@ -33,6 +40,9 @@ pub struct EnvironmentOptions {
     pub exclude: Vec<PathBuf>,
     /// A file that cannot be read to its end fails the query (as `on_read_error: fail`).
     pub strict: bool,
+    /// Where sessions run their queries: `None` in this process, else the factory's sessions
+    /// (a cluster's).
+    pub sessions: Option<std::sync::Arc<dyn SessionFactory>>,
 }
 
 impl EnvironmentOptions {
@@ -98,6 +108,11 @@ impl Environment {
         Ok((config, catalog))
     }
 
+    /// The options this environment was built with.
+    pub fn options(&self) -> &EnvironmentOptions {
+        &self.options
+    }
+
     /// The runtime queries run on.
     pub fn runtime(&self) -> &tokio::runtime::Runtime {
         &self.runtime
@@ -110,7 +125,10 @@ impl Environment {
 
     /// A fresh session with other `settings` and every table registered.
     pub fn session_with(&self, settings: &SessionSettings) -> Result<Session> {
-        let session = Session::new(settings)?;
+        let session = match &self.options.sessions {
+            Some(factory) => factory.session(settings)?,
+            None => Session::new(settings)?,
+        };
         self.catalog.register(&session.ctx, self.config.max_line_len())?;
         Ok(session)
     }

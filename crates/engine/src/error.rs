@@ -113,6 +113,14 @@ pub enum EngineError {
         /// Why it cannot be checked.
         message: String,
     },
+    /// The cluster could not run a query (no executor alive, the scheduler unreachable).
+    #[error("cluster {scheduler}: {message}")]
+    Cluster {
+        /// The scheduler's address.
+        scheduler: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),

@@ -19,8 +19,14 @@ use datafusion::prelude::SessionContext;
 
 /// Registers logfusion's functions in `ctx` (replacing built-ins of the same name).
 pub fn register_functions(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::new_from_impl(UtcDateTrunc::default()));
-    ctx.register_udf(is_ip());
+    for function in functions() {
+        ctx.register_udf(function);
+    }
+}
+
+/// logfusion's functions, for registries other than a session's (a cluster node's).
+pub fn functions() -> Vec<ScalarUDF> {
+    vec![ScalarUDF::new_from_impl(UtcDateTrunc::default()), is_ip()]
 }
 
 /// `is_ip(text)`: whether `text` is an IPv4 or IPv6 address (NULL for NULL). The built-in

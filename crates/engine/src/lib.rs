@@ -40,19 +40,22 @@ mod validate;
 
 pub use catalog::{Catalog, SourceRequest};
 pub use config::{
-    AuthConfig, ByteSize, ByteSizeError, Config, ConfigError, LimitsConfig, LoggingConfig, NetworkConfig, OnReadError,
-    Role, SourceConfig, TlsConfig, TokenConfig, UserConfig, state_dir,
+    AuthConfig, ByteSize, ByteSizeError, ClusterConfig, Config, ConfigError, LimitsConfig, LoggingConfig,
+    NetworkConfig, OnReadError, Role, SourceConfig, TlsConfig, TokenConfig, UserConfig, state_dir,
 };
-pub use environment::{DEFAULT_CONFIG, Environment, EnvironmentOptions};
+pub use environment::{DEFAULT_CONFIG, Environment, EnvironmentOptions, SessionFactory};
 pub use error::{EngineError, Result, one_line};
 pub use export::{ExportedTable, PartitionKey, export_tables};
-pub use functions::register_functions;
-pub use metrics::{OperatorReport, PeakMemoryPool, ProcessUsage, TableScanStats, operators, scan_stats, top_operators};
+pub use functions::{functions, register_functions};
+pub use metrics::{
+    ExecutedPlan, JobReport, OperatorReport, PeakMemoryPool, ProcessUsage, StageReport, TableScanStats, operators,
+    scan_stats, top_operators,
+};
 pub use output::{PARQUET_ZSTD_LEVEL, ResultFile, ResultFormat, ResultWriter, WriteError, parquet_properties};
 pub use run::{
     PREVIEW_ROWS, Quiet, ResultSink, RunObserver, StatementReport, SuiteOptions, SuiteReport, now_rfc3339, plan_sql,
     run_statement, run_suite, write_text,
 };
-pub use session::{Session, SessionSettings, THREAD_STACK_BYTES, runtime};
+pub use session::{RemoteExecution, Session, SessionSettings, THREAD_STACK_BYTES, runtime};
 pub use suite::{ParamError, Skipped, Statement, Suite, missing_tables, split_statements, substitute};
 pub use validate::{FileReport, RuleCount, ValidateOptions, ValidationReport, default_rules, validate, write_rejects};

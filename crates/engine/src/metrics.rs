@@ -10,7 +10,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
-use logfusion_datasource::{LogSource, metric};
+use logfusion_datasource::{BlockCountSource, LogSource, metric};
 use serde::{Deserialize, Serialize};
 
 /// Accounting of the scans of one table in one query.
@@ -40,6 +40,61 @@ pub struct TableScanStats {
     pub rejects_by_reason: BTreeMap<String, u64>,
 }
 
+/// What was measured of one executed plan: the line accounting of its scans per table, its
+/// operators, the plan with its metrics as text, and, for a plan that ran on a cluster, the
+/// job and its stages.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutedPlan {
+    /// Line accounting per scanned table.
+    pub sources: BTreeMap<String, TableScanStats>,
+    /// Per-operator metrics, in plan order (on a cluster: stage by stage).
+    pub operators: Vec<OperatorReport>,
+    /// The executed plan with its metrics.
+    pub plan: String,
+    /// The cluster job that ran the plan, if it ran on a cluster.
+    pub job: Option<JobReport>,
+}
+
+impl ExecutedPlan {
+    /// The measurements of `plan`, which ran in this process.
+    pub fn local(plan: &Arc<dyn ExecutionPlan>) -> Self {
+        ExecutedPlan {
+            sources: scan_stats(plan),
+            operators: operators(plan),
+            plan: DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true).to_string(),
+            job: None,
+        }
+    }
+}
+
+/// A query's job on a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobReport {
+    /// The scheduler's id of the job.
+    pub job_id: String,
+    /// Its stages, in id order.
+    pub stages: Vec<StageReport>,
+}
+
+/// One stage of a cluster job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageReport {
+    /// The stage's id in its job.
+    pub stage_id: u32,
+    /// Its partitions (tasks).
+    pub partitions: u32,
+    /// From its first task's start to its last task's end, seconds.
+    pub wall_seconds: f64,
+    /// Its tasks' run times added up, seconds.
+    pub task_seconds: f64,
+    /// The slowest task's run time, seconds.
+    pub max_task_seconds: f64,
+    /// Rows it produced.
+    pub output_rows: u64,
+    /// What it does: its operators from the top, e.g. `ShuffleWriterExec > AggregateExec > DataSourceExec`.
+    pub operators: String,
+}
+
 /// Per-table accounting of every log scan in `plan` (after it ran).
 pub fn scan_stats(plan: &Arc<dyn ExecutionPlan>) -> BTreeMap<String, TableScanStats> {
     let mut out = BTreeMap::new();
@@ -49,30 +104,47 @@ pub fn scan_stats(plan: &Arc<dyn ExecutionPlan>) -> BTreeMap<String, TableScanSt
 
 fn collect(plan: &Arc<dyn ExecutionPlan>, out: &mut BTreeMap<String, TableScanStats>) {
     if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
-        && let Some((_, source)) = exec.downcast_to_file_source::<LogSource>()
         && let Some(metrics) = exec.metrics()
     {
-        let options = source.options();
-        let stats = out.entry(options.kind.table_name(&options.table)).or_default();
-        stats.scans += 1;
-        let sum = |name: &str| metrics.sum_by_name(name).map(|v| v.as_usize() as u64).unwrap_or(0);
-        stats.lines += sum(metric::LINES_READ);
-        stats.rows += sum(metric::ROWS_PARSED);
-        stats.rejects += sum(metric::LINES_REJECTED);
-        stats.bytes_read += sum(metric::BYTES_READ);
-        stats.bytes_decoded += sum(metric::BYTES_DECODED);
-        stats.values_built += sum(metric::VALUES_BUILT);
-        stats.scan_nanos += sum(metric::SCAN_TIME);
-        stats.scan_wait_nanos += sum(metric::SCAN_WAIT_TIME);
-        for m in metrics.iter() {
-            let name = m.value().name();
-            if let Some(code) = name.strip_prefix(metric::REJECTED_PREFIX) {
-                *stats.rejects_by_reason.entry(code.to_string()).or_default() += m.value().as_usize() as u64;
-            }
+        let counters = metrics.iter().map(|m| (m.value().name().to_string(), m.value().as_usize() as u64));
+        if let Some((_, source)) = exec.downcast_to_file_source::<LogSource>() {
+            let options = source.options();
+            out.entry(options.kind.table_name(&options.table)).or_default().add_scan(counters);
+        } else if let Some((_, source)) = exec.downcast_to_file_source::<BlockCountSource>() {
+            out.entry(source.table().to_string()).or_default().add_counting(counters);
         }
     }
     for child in plan.children() {
         collect(child, out);
+    }
+}
+
+impl TableScanStats {
+    /// Adds one scan with these metric values (summed over its partitions or not).
+    pub fn add_scan(&mut self, counters: impl IntoIterator<Item = (String, u64)>) {
+        self.scans += 1;
+        for (name, value) in counters {
+            match name.as_str() {
+                metric::LINES_READ => self.lines += value,
+                metric::ROWS_PARSED => self.rows += value,
+                metric::LINES_REJECTED => self.rejects += value,
+                metric::BYTES_READ => self.bytes_read += value,
+                metric::BYTES_DECODED => self.bytes_decoded += value,
+                metric::VALUES_BUILT => self.values_built += value,
+                metric::SCAN_TIME => self.scan_nanos += value,
+                metric::SCAN_WAIT_TIME => self.scan_wait_nanos += value,
+                other => {
+                    if let Some(code) = other.strip_prefix(metric::REJECTED_PREFIX) {
+                        *self.rejects_by_reason.entry(code.to_string()).or_default() += value;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the bytes a line-counting stage of a cluster read for this table's line numbers.
+    pub fn add_counting(&mut self, counters: impl IntoIterator<Item = (String, u64)>) {
+        self.bytes_read += counters.into_iter().filter(|(n, _)| n == metric::BYTES_READ).map(|(_, v)| v).sum::<u64>();
     }
 }
 

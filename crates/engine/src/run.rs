@@ -10,14 +10,13 @@ use std::time::Instant;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::physical_plan::display::DisplayableExecutionPlan;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::environment::Environment;
 use crate::error::{EngineError, Result};
-use crate::metrics::{OperatorReport, ProcessUsage, TableScanStats, operators, scan_stats};
+use crate::metrics::{ExecutedPlan, JobReport, OperatorReport, ProcessUsage, TableScanStats};
 use crate::output::{ResultFile, ResultFormat};
 use crate::report;
 use crate::session::Session;
@@ -70,6 +69,10 @@ pub struct StatementReport {
     pub columns: Vec<String>,
     /// The first [`PREVIEW_ROWS`] rows of the result, as text.
     pub preview: Vec<Vec<String>>,
+    /// The cluster job that ran the statement, with its stages (absent when it ran in this
+    /// process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobReport>,
 }
 
 impl StatementReport {
@@ -134,7 +137,7 @@ pub async fn run_statement(
     let clock = Instant::now();
     let (schema, plan) = plan_sql(session, &statement.sql).await?;
     observer.planned(&statement.name, &plan);
-    let mut stream = execute_stream(plan.clone(), session.ctx.task_ctx())?;
+    let mut stream = session.execute(plan.clone())?;
     let write = sink.filter(|_| !schema.fields().is_empty());
     let mut parquet =
         write.map(|s| ResultFile::create(&s.parquet, ResultFormat::Parquet, schema.clone())).transpose()?;
@@ -158,7 +161,9 @@ pub async fn run_statement(
     let output = parquet.map(ResultFile::finish).transpose()?;
     csv.map(ResultFile::finish).transpose()?;
     let process = usage_before.zip(ProcessUsage::now()).map(|(before, after)| before.since(after));
-    let mut report = StatementReport::from_plan(statement, started, clock.elapsed().as_secs_f64(), &plan, &schema);
+    let wall_seconds = clock.elapsed().as_secs_f64();
+    let executed = session.executed(&plan).await?;
+    let mut report = StatementReport::from_plan(statement, started, wall_seconds, &executed, &schema);
     report.rows_out = rows_out;
     report.output = output;
     report.peak_memory_bytes = session.pool.peak() as u64;
@@ -168,20 +173,20 @@ pub async fn run_statement(
 }
 
 impl StatementReport {
-    /// The report of `statement`, whose executed `plan` (with its metrics) took
-    /// `wall_seconds` from `started`: line accounting, throughput and operators. Rows, the
-    /// output file, memory and process figures are the caller's to fill in.
+    /// The report of `statement`, whose plan ran in `wall_seconds` from `started` and
+    /// measured `executed`: line accounting, throughput, operators and, on a cluster, the
+    /// job. Rows, the output file, memory and process figures are the caller's to fill in.
     pub fn from_plan(
         statement: &Statement,
         started: String,
         wall_seconds: f64,
-        plan: &Arc<dyn ExecutionPlan>,
+        executed: &ExecutedPlan,
         schema: &SchemaRef,
     ) -> StatementReport {
-        let sources = scan_stats(plan);
+        let sources = executed.sources.clone();
         let bytes_read: u64 = sources.values().map(|s| s.bytes_read).sum();
         let lines_read: u64 = sources.values().map(|s| s.lines).sum();
-        let operators = operators(plan);
+        let operators = executed.operators.clone();
         let per_sec = |n: u64| if wall_seconds > 0.0 { n as f64 / wall_seconds } else { 0.0 };
         StatementReport {
             query: statement.query.clone(),
@@ -200,9 +205,10 @@ impl StatementReport {
             process: None,
             sources,
             operators,
-            plan: DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true).to_string(),
+            plan: executed.plan.clone(),
             columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
             preview: Vec::new(),
+            job: executed.job.clone(),
         }
     }
 }

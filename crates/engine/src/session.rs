@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::config::{Config, ConfigError};
 use crate::error::{EngineError, Result};
-use crate::metrics::PeakMemoryPool;
+use crate::metrics::{ExecutedPlan, PeakMemoryPool};
 
 /// Settings of a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,30 +67,69 @@ impl SessionSettings {
     }
 }
 
-/// A session and the memory pool that measures its peak.
+impl SessionSettings {
+    /// `base` (DataFusion's defaults, or a cluster's) with these settings: partitions, batch
+    /// size, the information schema, logfusion's `logfusion.*` options and every extra option.
+    pub fn session_config(&self, base: SessionConfig) -> Result<SessionConfig> {
+        let mut config = base
+            .with_target_partitions(self.partitions.max(1))
+            .with_batch_size(self.batch_size.max(1))
+            .with_information_schema(true)
+            .with_option_extension(logfusion_datasource::LogScanOptions::default());
+        for (key, value) in &self.options {
+            config
+                .options_mut()
+                .set(key, value)
+                .map_err(|e| ConfigError::setting(format!("datafusion.{key}"), crate::error::one_line(&e)))?;
+        }
+        Ok(config)
+    }
+}
+
+/// A session, the memory pool that measures its peak, and where its queries run.
 #[derive(Clone)]
 pub struct Session {
     /// The DataFusion session.
     pub ctx: SessionContext,
     /// Its memory pool, remembering the peak reservation since the last reset.
     pub pool: Arc<PeakMemoryPool>,
+    /// The cluster its queries run on, or `None` for this process.
+    pub remote: Option<Arc<dyn RemoteExecution>>,
+}
+
+/// A cluster a session's queries run on: it executes the plans the session made, and reports
+/// afterwards what the local plan cannot show (the job, its stages, the scans' accounting).
+#[async_trait::async_trait]
+pub trait RemoteExecution: Send + Sync + std::fmt::Debug {
+    /// Runs `plan` (planned by the session) on the cluster and streams its result.
+    fn execute(&self, plan: Arc<dyn ExecutionPlan>, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream>;
+
+    /// What the cluster measured of `plan`, which ran to its end.
+    async fn executed(&self, plan: &Arc<dyn ExecutionPlan>) -> Result<ExecutedPlan>;
 }
 
 impl Session {
+    /// Runs `plan` (planned in this session) where the session runs queries, streaming its
+    /// result.
+    pub fn execute(&self, plan: Arc<dyn ExecutionPlan>) -> Result<SendableRecordBatchStream> {
+        match &self.remote {
+            Some(remote) => remote.execute(plan, self.ctx.task_ctx()),
+            None => Ok(datafusion::physical_plan::execute_stream(plan, self.ctx.task_ctx())?),
+        }
+    }
+
+    /// What was measured of `plan` after it ran: from its own metrics, or from the cluster.
+    pub async fn executed(&self, plan: &Arc<dyn ExecutionPlan>) -> Result<ExecutedPlan> {
+        match &self.remote {
+            Some(remote) => remote.executed(plan).await,
+            None => Ok(ExecutedPlan::local(plan)),
+        }
+    }
+
     /// A session with `settings` and logfusion's functions, but no tables. Byte-range
     /// splitting of plain files starts at DataFusion's `repartition_file_min_size`.
     pub fn new(settings: &SessionSettings) -> Result<Session> {
-        let mut config = SessionConfig::new()
-            .with_target_partitions(settings.partitions.max(1))
-            .with_batch_size(settings.batch_size.max(1))
-            .with_information_schema(true)
-            .with_option_extension(logfusion_datasource::LogScanOptions::default());
-        for (key, value) in &settings.options {
-            config
-                .options_mut()
-                .set(key, value)
-                .map_err(|e| ConfigError::setting(format!("datafusion.{key}"), crate::error::one_line(&e)))?;
-        }
+        let config = settings.session_config(SessionConfig::new())?;
         let inner: Arc<dyn MemoryPool> = match settings.memory_limit {
             Some(limit) => Arc::new(FairSpillPool::new(usize::try_from(limit).unwrap_or(usize::MAX))),
             None => Arc::new(UnboundedMemoryPool::default()),
@@ -102,7 +143,7 @@ impl Session {
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let ctx = if settings.url_tables { ctx.enable_url_table() } else { ctx };
         crate::functions::register_functions(&ctx);
-        Ok(Session { ctx, pool })
+        Ok(Session { ctx, pool, remote: None })
     }
 }
 

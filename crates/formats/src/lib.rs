@@ -97,6 +97,13 @@ pub enum FormatError {
         /// Why it is unusable.
         message: String,
     },
+    /// A format rebuilt from its parts has other columns than its spec gives (a cluster node
+    /// of another version, say).
+    #[error("the columns given for the {format} format are not the ones its options give")]
+    ColumnsDiffer {
+        /// The format's name.
+        format: String,
+    },
     /// A configured column is not a named group of the regex.
     #[error("column {column:?} is not a named group of the pattern")]
     UnknownColumn {
@@ -228,6 +235,25 @@ impl ResolvedFormat {
             FormatSpec::Regex(o) => {
                 let c = compile_regex(o)?;
                 (c.columns.clone(), Compiled::Regex(c, o.timestamp_format.clone()))
+            }
+        };
+        Ok(ResolvedFormat { spec, time, columns, compiled })
+    }
+
+    /// Rebuilds a format from what [`ResolvedFormat::spec`], [`ResolvedFormat::time_rules`]
+    /// and [`ResolvedFormat::columns`] returned, e.g. on another machine of a cluster: inferred
+    /// columns (JSON, logfmt) are taken as given instead of inferred again; for the other
+    /// formats they must be the ones the spec gives.
+    pub fn from_parts(spec: FormatSpec, time: TimeRules, columns: Vec<ColumnSpec>) -> Result<Self, FormatError> {
+        let compiled = match &spec {
+            FormatSpec::Json(_) => Compiled::Json(RecordColumns::new(columns.clone())),
+            FormatSpec::Logfmt(_) => Compiled::Logfmt(RecordColumns::new(columns.clone())),
+            _ => {
+                let resolved = ResolvedFormat::resolve(spec, time, &[])?;
+                if resolved.columns != columns {
+                    return Err(FormatError::ColumnsDiffer { format: resolved.kind().to_string() });
+                }
+                return Ok(resolved);
             }
         };
         Ok(ResolvedFormat { spec, time, columns, compiled })

@@ -236,7 +236,7 @@ pub enum DstPolicy {
 
 /// How a source's timestamps become UTC: the zone of naive timestamps, the daylight-saving
 /// policy, and the range of plausible epoch numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeRules {
     /// The zone of timestamps without an offset.
     pub zone: TimeZoneSpec,

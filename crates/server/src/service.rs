@@ -262,7 +262,8 @@ impl LogfusionFlightSql {
                 description: String::new(),
                 sql: String::new(),
             };
-            let mut report = StatementReport::from_plan(&statement, started_at, seconds, &plan, &schema);
+            let executed = logfusion_engine::ExecutedPlan::local(&plan);
+            let mut report = StatementReport::from_plan(&statement, started_at, seconds, &executed, &schema);
             report.rows_out = rows;
             report.peak_memory_bytes = session.pool.peak() as u64;
             metrics.running(false);

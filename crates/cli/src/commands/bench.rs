@@ -8,6 +8,7 @@ use logfusion_benchmark::{BenchRequest, SettingResult, prepare_benchmark, render
 
 use crate::GlobalArgs;
 use crate::commands::SourceArgs;
+use crate::stdout::{out, outln};
 
 /// Arguments of `logfusion bench`.
 #[derive(Debug, clap::Args)]
@@ -69,7 +70,7 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         save: args.save.clone(),
     };
     let benchmark = prepare_benchmark(&env, &request)?;
-    println!(
+    outln!(
         "{} statements x {} settings; {} warm-up + {} measured runs each, settings interleaved",
         benchmark.statements.len(),
         benchmark.prepared.len(),
@@ -84,20 +85,20 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
             format!("{} {} in {files}", t.table, render::size(t.bytes))
         })
         .collect();
-    println!("tables: {}", sizes.join("; "));
+    outln!("tables: {}", sizes.join("; "));
     for s in &benchmark.skipped {
-        println!("skipped: {} (no table {})", s.statement.name, s.missing.join(", "));
+        outln!("skipped: {} (no table {})", s.statement.name, s.missing.join(", "));
     }
     let bar = crate::progress::Rounds::new();
     let outcome = benchmark.run(&mut |round, rounds, setting, query| bar.show(round, rounds, setting, query))?;
     drop(bar);
     print_results(&outcome.run.settings);
-    println!("\nplans (EXPLAIN and EXPLAIN ANALYZE of the median run): {}/", outcome.plans.display());
+    outln!("\nplans (EXPLAIN and EXPLAIN ANALYZE of the median run): {}/", outcome.plans.display());
     if let Some(path) = &args.save {
-        println!("saved {}", path.display());
+        outln!("saved {}", path.display());
     }
     let Some((baseline, rows)) = &outcome.comparison else { return Ok(ExitCode::SUCCESS) };
-    println!(
+    outln!(
         "\ncompared with {} ({}, {} runs each; regression: median slower by more than {}% and no run overlap)",
         args.compare.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
         baseline.started,
@@ -105,12 +106,12 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
         args.threshold
     );
     if let Some(difference) = logfusion_benchmark::machine_difference(baseline, &outcome.run) {
-        println!("note: {difference}; times may not be comparable");
+        outln!("note: {difference}; times may not be comparable");
     }
-    print!("{}", render::comparison_table(rows));
+    out!("{}", render::comparison_table(rows));
     let regressed = render::regressions(rows);
     if regressed.is_empty() {
-        println!("no regressions");
+        outln!("no regressions");
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("regressed: {}", regressed.join(", "));
@@ -120,15 +121,15 @@ pub fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn print_results(results: &[SettingResult]) {
     for result in results {
-        println!("\n{} (wall time over the measured runs; MB/s and lines/s of the median run)", result.label);
-        print!("{}", render::setting_table(result));
+        outln!("\n{} (wall time over the measured runs; MB/s and lines/s of the median run)", result.label);
+        out!("{}", render::setting_table(result));
     }
     if results.len() > 1 {
-        println!("\nside by side (median wall time; speed-up against {})", results[0].label);
-        print!("{}", render::matrix_table(results));
+        outln!("\nside by side (median wall time; speed-up against {})", results[0].label);
+        out!("{}", render::matrix_table(results));
     }
     for result in results {
-        println!("\nwhere the time goes ({}, median run)", result.label);
-        print!("{}", render::operators_table(result));
+        outln!("\nwhere the time goes ({}, median run)", result.label);
+        out!("{}", render::operators_table(result));
     }
 }

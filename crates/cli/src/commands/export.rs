@@ -7,6 +7,7 @@ use logfusion_engine::PartitionKey;
 
 use crate::GlobalArgs;
 use crate::commands::SourceArgs;
+use crate::stdout::outln;
 
 /// Arguments of `logfusion export`.
 #[derive(Debug, clap::Args)]
@@ -27,8 +28,8 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let env = args.sources.environment(global, std::slice::from_ref(&args.out))?;
     env.catalog.require_tables()?;
     for t in env.runtime().block_on(logfusion_engine::export_tables(&env, &args.out, &keys))? {
-        println!("{}: {} rows", t.table, t.rows);
+        outln!("{}: {} rows", t.table, t.rows);
     }
-    println!("wrote {}", args.out.display());
+    outln!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! the exit code.
 
 pub mod bench;
+pub mod cluster;
 pub mod export;
 pub mod generate;
 pub mod query;
@@ -11,6 +12,7 @@ pub mod tables;
 pub mod validate;
 
 pub use bench::BenchArgs;
+pub use cluster::{ClusterArg, ClusterArgs, ExecutorArgs, SchedulerArgs};
 pub use export::ExportArgs;
 pub use generate::GenArgs;
 pub use query::QueryArgs;
@@ -42,25 +44,25 @@ pub struct SourceArgs {
     /// damage with a `read_error` reject and a warning (as `on_read_error: fail`).
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArg,
 }
 
 impl SourceArgs {
     /// The environment these arguments (and the global ones) describe; `outputs` are the
     /// command's own files and folders, never read as input.
-    pub fn environment(
-        &self,
-        global: &GlobalArgs,
-        outputs: &[std::path::PathBuf],
-    ) -> logfusion_engine::Result<Environment> {
-        Environment::load(&EnvironmentOptions {
+    pub fn environment(&self, global: &GlobalArgs, outputs: &[std::path::PathBuf]) -> anyhow::Result<Environment> {
+        let env = Environment::load(&EnvironmentOptions {
             config: global.config.clone(),
             log_dir: self.log_dir.clone(),
             format: self.format.clone(),
             max_workers: self.max_workers.map(|n| n as usize),
             exclude: outputs.to_vec(),
             strict: self.strict,
-        })
-        .inspect(|env| crate::render::print_notes(&env.catalog))
+            sessions: self.cluster.sessions(global)?,
+        })?;
+        crate::render::print_notes(&env.catalog);
+        Ok(env)
     }
 }
 

@@ -3,11 +3,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use futures::StreamExt;
-use logfusion_engine::{Catalog, plan_sql, scan_stats};
+use logfusion_engine::{Catalog, ExecutedPlan, plan_sql};
 
 use crate::GlobalArgs;
 use crate::commands::SourceArgs;
@@ -40,22 +38,22 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitCode> {
         let (schema, plan) = plan_sql(&session, &args.sql).await?;
         let progress = Progress::start(&env.catalog);
         progress.watch("query", plan.clone());
-        let mut stream = execute_stream(plan.clone(), session.ctx.task_ctx())?;
+        let mut stream = session.execute(plan.clone())?;
         let mut output = QueryOutput::new(args.output, args.out.as_deref(), schema)?;
         while let Some(batch) = stream.next().await {
             output.write(&batch?)?;
         }
         drop(progress);
         output.finish()?;
-        report_rejects(&env.catalog, &plan);
+        report_rejects(&env.catalog, &session.executed(&plan).await?);
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }
 
 /// One stderr line per scanned table that had rejects, so nothing is hidden.
-fn report_rejects(catalog: &Catalog, plan: &Arc<dyn ExecutionPlan>) {
-    for (table, stats) in scan_stats(plan) {
-        if stats.rejects == 0 || catalog.table(&table).is_none() {
+fn report_rejects(catalog: &Catalog, executed: &ExecutedPlan) {
+    for (table, stats) in &executed.sources {
+        if stats.rejects == 0 || catalog.table(table).is_none() {
             continue;
         }
         let reasons: Vec<String> = stats.rejects_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();

@@ -11,6 +11,7 @@ use logfusion_engine::{RunObserver, Skipped, StatementReport, Suite, SuiteOption
 use crate::GlobalArgs;
 use crate::commands::SourceArgs;
 use crate::progress::Progress;
+use crate::stdout::outln;
 
 /// Arguments of `logfusion run`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +41,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let observer = Printer { progress: Progress::start(&env.catalog) };
     let report = env.runtime().block_on(run_suite(&env, &suite, &options, &observer))?;
     drop(observer);
-    println!(
+    outln!(
         "{} statements in {:.3} s; results in {}/, report in {} and {}, records in {}",
         report.statements.len(),
         report.total_seconds(),

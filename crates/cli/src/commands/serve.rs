@@ -10,6 +10,7 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::GlobalArgs;
 use crate::commands::SourceArgs;
+use crate::stdout::outln;
 
 /// Arguments of `logfusion serve`.
 #[derive(Debug, clap::Args)]
@@ -36,13 +37,13 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             Some(true) => "grpc+tls (client certificates required)",
         };
         let tables: Vec<&str> = env.catalog.tables.iter().map(|t| t.name.as_str()).collect();
-        println!("logfusion serve: Flight SQL on {scheme}://{} with tables {}", server.addr, tables.join(", "));
+        outln!("logfusion serve: Flight SQL on {scheme}://{} with tables {}", server.addr, tables.join(", "));
         if let Some(http) = server.http_addr {
-            println!("logfusion serve: health and metrics on http://{http}/healthz and /metrics");
+            outln!("logfusion serve: health and metrics on http://{http}/healthz and /metrics");
         }
         tracing::info!(addr = %server.addr, "serving");
         server.run(shutdown).await?;
-        println!("logfusion serve: stopped");
+        outln!("logfusion serve: stopped");
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }
@@ -95,9 +96,9 @@ struct NewToken {
 pub fn token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
     let TokenCommand::New(new) = &args.command;
     let secret = logfusion_server::new_secret();
-    println!("token (shown only now; keep it secret): {secret}");
-    println!("add under network.auth.tokens in config.yaml:");
-    println!(
+    outln!("token (shown only now; keep it secret): {secret}");
+    outln!("add under network.auth.tokens in config.yaml:");
+    outln!(
         "  - {{ name: {}, token_sha256: \"{}\", role: {}{} }}",
         new.name,
         logfusion_server::token_sha256(&secret),
@@ -135,8 +136,8 @@ pub fn passwd(args: &PasswdArgs) -> anyhow::Result<ExitCode> {
     };
     anyhow::ensure!(!password.is_empty(), "an empty password");
     let hash = logfusion_server::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
-    println!("add under network.auth.users in config.yaml:");
-    println!(
+    outln!("add under network.auth.users in config.yaml:");
+    outln!(
         "  - {{ name: {}, password_hash: \"{hash}\", role: {}{} }}",
         args.name,
         args.role.name(),

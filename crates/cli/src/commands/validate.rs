@@ -9,6 +9,7 @@ use logfusion_formats::escape_text;
 
 use crate::GlobalArgs;
 use crate::commands::format_name;
+use crate::stdout::outln;
 
 /// Arguments of `logfusion validate`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +29,8 @@ pub struct ValidateArgs {
     /// Highest acceptable share of rejected lines (0 to 1).
     #[arg(long, default_value_t = 0.0, value_name = "R", value_parser = ratio)]
     max_error_ratio: f64,
+    #[command(flatten)]
+    cluster: crate::commands::ClusterArg,
     /// Examples shown per reject reason and file.
     #[arg(long, default_value_t = 3, value_name = "N")]
     examples: usize,
@@ -49,6 +52,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
         max_workers: None,
         exclude: args.rejects.iter().cloned().collect(),
         strict: false,
+        sessions: args.cluster.sessions(global)?,
     })?;
     crate::render::print_notes(&env.catalog);
     let options = ValidateOptions { examples: args.examples };
@@ -58,7 +62,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
     }
     let pass = report.passes(args.max_error_ratio);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_human(&report, args.max_error_ratio, pass);
     }
@@ -66,10 +70,10 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
 }
 
 fn print_human(report: &ValidationReport, max_ratio: f64, pass: bool) {
-    println!("{:<60} {:<8} {:<6} {:>10} {:>10} {:>8}", "file", "format", "codec", "lines", "rows", "rejects");
+    outln!("{:<60} {:<8} {:<6} {:>10} {:>10} {:>8}", "file", "format", "codec", "lines", "rows", "rejects");
     for f in &report.files {
         let format = f.format.clone().unwrap_or_else(|| "-".into());
-        println!(
+        outln!(
             "{:<60} {:<8} {:<6} {:>10} {:>10} {:>8}",
             escape_text(&f.file),
             format,
@@ -79,10 +83,10 @@ fn print_human(report: &ValidationReport, max_ratio: f64, pass: bool) {
             f.health.rejects
         );
         for note in notes(f) {
-            println!("    {note}");
+            outln!("    {note}");
         }
         for e in &f.health.examples {
-            println!(
+            outln!(
                 "    {}:{}: {}: {}\n        {}",
                 escape_text(&f.file),
                 e.line,
@@ -92,7 +96,7 @@ fn print_human(report: &ValidationReport, max_ratio: f64, pass: bool) {
             );
         }
     }
-    println!(
+    outln!(
         "{} files, {} lines, {} rows, {} rejects ({:.4}% of lines; allowed {:.4}%), {} unreadable as logs, {} read errors: {}",
         report.files.len(),
         report.lines,
