@@ -15,9 +15,22 @@ use std::time::{Duration, Instant};
 use crate::common::{count_lines, logfusion, repo, samples};
 
 /// A moto S3 server on a free local port, stopped when dropped.
-struct S3Server {
+pub(crate) struct S3Server {
     child: Child,
     port: u16,
+}
+
+impl S3Server {
+    /// The environment that points a process at this server, with test credentials.
+    pub(crate) fn env(&self) -> [(&'static str, String); 5] {
+        [
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port)),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
 }
 
 impl Drop for S3Server {
@@ -27,7 +40,7 @@ impl Drop for S3Server {
     }
 }
 
-fn python_with_moto() -> Option<String> {
+pub(crate) fn python_with_moto() -> Option<String> {
     let python = std::env::var("LOGFUSION_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let ok = Command::new(&python)
         .args(["-c", "import moto.server, boto3"])
@@ -45,7 +58,7 @@ fn python_with_moto() -> Option<String> {
     None
 }
 
-fn start(python: &str) -> S3Server {
+pub(crate) fn start(python: &str) -> S3Server {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(python)
         .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
@@ -63,7 +76,7 @@ fn start(python: &str) -> S3Server {
 }
 
 /// Creates bucket `logs` and uploads `(key, file)` pairs with boto3.
-fn upload(python: &str, server: &S3Server, objects: &[(&str, PathBuf)]) {
+pub(crate) fn upload(python: &str, server: &S3Server, objects: &[(&str, PathBuf)]) {
     let mut script = format!(
         "import boto3\ns3 = boto3.client('s3', endpoint_url='http://127.0.0.1:{}', region_name='us-east-1', \
          aws_access_key_id='test', aws_secret_access_key='test')\ns3.create_bucket(Bucket='logs')\n",
@@ -79,11 +92,7 @@ fn upload(python: &str, server: &S3Server, objects: &[(&str, PathBuf)]) {
 /// `logfusion` with the server's endpoint and test credentials in the environment.
 fn with_s3(cwd: &Path, server: &S3Server) -> assert_cmd::Command {
     let mut cmd = logfusion(cwd);
-    cmd.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", server.port))
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ALLOW_HTTP", "true");
+    cmd.envs(server.env());
     cmd
 }
 

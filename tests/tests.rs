@@ -5,6 +5,7 @@ mod common;
 
 mod accounting;
 mod bench;
+mod cluster;
 mod export;
 mod object_store;
 mod query;

@@ -214,3 +214,107 @@ impl PhysicalExtensionCodec for LogPhysicalCodec {
         self.ballista.try_encode(node, buf, converter)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::physical_plan::{collect, displayable};
+    use datafusion_proto::bytes::{
+        logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
+        physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
+    };
+    use logfusion_engine::{Environment, EnvironmentOptions};
+
+    /// Logs of every kind a plan must carry: a plain file split into ranges, a gzip file, and
+    /// a member of a tar archive.
+    fn environment(dir: &std::path::Path) -> Environment {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let access = repo.join("data/samples/access");
+        let logs = dir.join("logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let text = std::fs::read_to_string(access.join("access.log")).unwrap();
+        std::fs::write(logs.join("big.log"), text.repeat(400)).unwrap();
+        std::fs::copy(access.join("access-old.log.gz"), logs.join("old.log.gz")).unwrap();
+        let tar = std::process::Command::new("tar")
+            .arg("-cf")
+            .arg(logs.join("rotated.tar"))
+            .arg("-C")
+            .arg(&access)
+            .arg("access.log")
+            .status()
+            .unwrap();
+        assert!(tar.success());
+        let config = dir.join("config.yaml");
+        std::fs::write(&config, "datafusion:\n  datafusion.optimizer.repartition_file_min_size: 1\n").unwrap();
+        let options = EnvironmentOptions {
+            config: Some(config),
+            log_dir: Some(logs.to_string_lossy().into_owned()),
+            max_workers: Some(4),
+            ..Default::default()
+        };
+        Environment::load(&options).unwrap()
+    }
+
+    const QUERIES: [&str; 4] = [
+        "SELECT status, count(*) FROM access GROUP BY status ORDER BY status",
+        "SELECT _file, count(*), sum(_line), max(_line) FROM access GROUP BY _file ORDER BY _file",
+        "SELECT file, line, reason FROM access_rejects ORDER BY file, line",
+        "SELECT file, lines, rows FROM access_profile ORDER BY file, range_start",
+    ];
+
+    #[test]
+    fn logical_plans_of_log_tables_survive_the_wire() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = environment(tmp.path());
+        let session = env.session().unwrap();
+        let other = env.session().unwrap();
+        let codec = LogLogicalCodec::default();
+        env.runtime().block_on(async {
+            for sql in QUERIES {
+                let plan = session.ctx.sql(sql).await.unwrap().into_optimized_plan().unwrap();
+                let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap();
+                assert!(bytes.windows(MAGIC.len()).any(|w| w == MAGIC), "the table went through our codec");
+                let back = logical_plan_from_bytes_with_extension_codec(&bytes, &other.ctx.task_ctx(), &codec).unwrap();
+                assert_eq!(back.display_indent().to_string(), plan.display_indent().to_string(), "{sql}");
+            }
+        });
+    }
+
+    #[test]
+    fn physical_plans_of_log_scans_survive_the_wire_and_run_alike() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = environment(tmp.path());
+        let settings = env.settings.clone().with_option("logfusion.cluster", true);
+        let session = env.session_with(&settings).unwrap();
+        let codec = LogPhysicalCodec::default();
+        env.runtime().block_on(async {
+            for sql in QUERIES {
+                let plan = session.ctx.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
+                let text = displayable(plan.as_ref()).indent(true).to_string();
+                let numbered = !sql.starts_with("SELECT status");
+                assert_eq!(text.contains("IndexedScanExec"), numbered, "numbered scans count lines in a stage: {text}");
+                let bytes = physical_plan_to_bytes_with_extension_codec(plan.clone(), &codec).unwrap();
+                let back =
+                    physical_plan_from_bytes_with_extension_codec(&bytes, &session.ctx.task_ctx(), &codec).unwrap();
+                assert_eq!(displayable(back.as_ref()).indent(true).to_string(), text, "{sql}");
+                let want = collect(plan, session.ctx.task_ctx()).await.unwrap();
+                let got = collect(back, session.ctx.task_ctx()).await.unwrap();
+                let show = |b: &[datafusion::arrow::array::RecordBatch]| {
+                    datafusion::arrow::util::pretty::pretty_format_batches(b).unwrap().to_string()
+                };
+                assert_eq!(show(&got), show(&want), "{sql}");
+                if sql.contains("file") {
+                    assert!(show(&want).contains("rotated.tar!access.log"), "the archive member was read: {sql}");
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn buffers_of_others_are_not_taken_for_ours() {
+        assert!(ours(b"LOGFUSN1\x02{}").is_some());
+        assert!(ours(b"LOGFUSN1\x09{}").is_none(), "an unknown kind");
+        assert!(ours(b"\x0a\x05hello").is_none(), "a protobuf of Ballista's");
+        assert!(get_scan::<serde_json::Value>(b"\xff\xff").is_err(), "a truncated scan is an error, not a panic");
+    }
+}

@@ -15,6 +15,10 @@ pub mod metric {
     /// Bytes read from storage (compressed bytes for compressed files), counting every read:
     /// the scan's own and those that count the lines before a byte range for line numbers.
     pub const BYTES_READ: &str = "bytes_read";
+    /// Of [`BYTES_READ`], the bytes read to count the lines before a byte range: index blocks
+    /// no scan of this process had counted. A cluster plan's counting stage reads those
+    /// instead, so there it stays 0.
+    pub const LINE_INDEX_BYTES: &str = "line_index_bytes";
     /// Bytes of text after decompression.
     pub const BYTES_DECODED: &str = "bytes_decoded";
     /// Column values materialised (rows × projected parser columns).
@@ -39,6 +43,8 @@ pub struct ScanCounters {
     pub lines_rejected: Count,
     /// See [`metric::BYTES_READ`].
     pub bytes_read: Count,
+    /// See [`metric::LINE_INDEX_BYTES`].
+    pub line_index_bytes: Count,
     /// See [`metric::BYTES_DECODED`].
     pub bytes_decoded: Count,
     /// See [`metric::VALUES_BUILT`].
@@ -60,6 +66,7 @@ impl ScanCounters {
             rows_parsed: b().counter(metric::ROWS_PARSED, partition),
             lines_rejected: b().counter(metric::LINES_REJECTED, partition),
             bytes_read: b().counter(metric::BYTES_READ, partition),
+            line_index_bytes: b().counter(metric::LINE_INDEX_BYTES, partition),
             bytes_decoded: b().counter(metric::BYTES_DECODED, partition),
             values_built: b().counter(metric::VALUES_BUILT, partition),
             scan_time: b().subset_time(metric::SCAN_TIME, partition),

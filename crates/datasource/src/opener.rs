@@ -321,7 +321,9 @@ fn lines_before(raw: &mut impl Read, plan: &Plan, source: &Source<'_>, counters:
     let before = index.newlines_before((plan.read_from / BLOCK) as usize, |first, end| {
         let to = (end as u64 * BLOCK).min(plan.file.object_meta.size);
         let reader = CountingReader { inner: source.range(first as u64 * BLOCK, to)?, counters: counters.clone() };
-        count_blocks(reader, first, end)
+        let counts = count_blocks(reader, first, end)?;
+        counters.line_index_bytes.add((to - first as u64 * BLOCK) as usize);
+        Ok(counts)
     })?;
     let partial = count_newlines(raw, plan.first - plan.read_from)?;
     Ok(before + partial + 1)

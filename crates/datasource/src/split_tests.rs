@@ -123,8 +123,20 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_config(datafusion::prelude::SessionConfig::new())
+    }
+
+    /// A harness whose scans read only their own partitions' ranges (no work stealing), as
+    /// the tasks of a cluster do.
+    fn without_stealing() -> Harness {
+        let config = datafusion::prelude::SessionConfig::new()
+            .set_bool("datafusion.execution.enable_file_stream_work_stealing", false);
+        Harness::with_config(config)
+    }
+
+    fn with_config(config: datafusion::prelude::SessionConfig) -> Harness {
         let store = Arc::new(InMemory::new());
-        let ctx = SessionContext::new();
+        let ctx = SessionContext::new_with_config(config);
         let url = ObjectStoreUrl::parse("memory://").expect("url");
         ctx.register_object_store(url.as_ref(), store.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
@@ -184,7 +196,16 @@ impl Harness {
     /// The batches of every partition of `exec`, in partition (that is, range) order.
     fn run(&self, exec: &Arc<dyn ExecutionPlan>) -> Vec<RecordBatch> {
         let partitions = exec.properties().output_partitioning().partition_count();
-        (0..partitions)
+        self.run_partitions(exec, 0..partitions)
+    }
+
+    /// The batches of `partitions` of `exec`, run one after the other in that order.
+    fn run_partitions(
+        &self,
+        exec: &Arc<dyn ExecutionPlan>,
+        partitions: impl Iterator<Item = usize>,
+    ) -> Vec<RecordBatch> {
+        partitions
             .flat_map(|p| {
                 self.runtime.block_on(async {
                     let stream = exec.execute(p, self.ctx.task_ctx()).expect("executes");
@@ -364,4 +385,80 @@ fn the_health_of_ranges_adds_up_to_the_whole_file() {
 fn health_rows(harness: &Harness, format: &Arc<ResolvedFormat>, meta: &ObjectMeta, cuts: &[u64]) -> Vec<FileHealth> {
     let exec = harness.exec(format, TableKind::Profile, meta, cuts, READS[2]);
     harness.run(&exec).iter().flat_map(|b| FileHealth::from_batch(b).expect("typed")).collect()
+}
+
+/// A log scan numbered by a counting stage, as a cluster runs it: the block counts of the
+/// file (counted in `count_groups` partitions) fill the line index before the ranges scan.
+fn indexed(
+    harness: &Harness,
+    scan: Arc<dyn ExecutionPlan>,
+    meta: &ObjectMeta,
+    count_groups: usize,
+) -> Arc<dyn ExecutionPlan> {
+    use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+    let url = ObjectStoreUrl::parse("memory://").expect("url");
+    let groups = crate::block_counts::block_count_groups(&[PartitionedFile::from(meta.clone())], count_groups);
+    let source = Arc::new(crate::block_counts::BlockCountSource::new("t"));
+    let counts =
+        DataSourceExec::from_data_source(FileScanConfigBuilder::new(url, source).with_file_groups(groups).build());
+    let _ = harness;
+    Arc::new(crate::block_counts::IndexedScanExec::new(scan, Arc::new(CoalescePartitionsExec::new(counts))))
+}
+
+/// The first line number of a batch of `kind` rows.
+fn first_line(batch: &RecordBatch, kind: TableKind, format: &ResolvedFormat) -> u64 {
+    let column = match kind {
+        TableKind::Rows => format.columns().len() + 1,
+        _ => 1,
+    };
+    array_value_to_string(batch.column(column), 0).expect("displays").parse().expect("a line number")
+}
+
+/// Bytes the log scans under `plan` read to count the lines before their ranges.
+fn line_index_bytes(plan: &Arc<dyn ExecutionPlan>) -> usize {
+    let mut total = 0;
+    if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
+        && exec.downcast_to_file_source::<crate::source::LogSource>().is_some()
+    {
+        let metric = crate::accounting::metric::LINE_INDEX_BYTES;
+        total += exec.metrics().and_then(|m| m.sum_by_name(metric)).map_or(0, |v| v.as_usize());
+    }
+    total + plan.children().into_iter().map(line_index_bytes).sum::<usize>()
+}
+
+#[test]
+fn line_numbers_from_a_counting_stage_match_and_no_range_reads_another() {
+    let harness = Harness::without_stealing();
+    for (n, sample) in samples().into_iter().enumerate() {
+        let format = resolve(&sample);
+        let text = sample.text.repeat(8);
+        let reference = harness.put(&format!("idx/{n}-whole.log"), text.as_bytes().to_vec());
+        for kind in [TableKind::Rows, TableKind::Rejects] {
+            let whole = harness.scan(&format, kind, &reference, &[], READS[2]);
+            for (i, cut) in (1..reference.size).step_by(37).enumerate() {
+                // A file of its own each time: its line index starts empty.
+                let meta = harness.put(&format!("idx/{n}-{kind:?}-{i}.log"), text.as_bytes().to_vec());
+                let cuts = [cut, (cut + meta.size) / 2, (cut + 3 * meta.size) / 4];
+                let plan = indexed(&harness, harness.exec(&format, kind, &meta, &cuts, READS[2]), &meta, 1 + i % 3);
+                // The last range first: nothing before it has been read by a scan.
+                let mut batches = harness.run_partitions(&plan, (0..cuts.len() + 1).rev());
+                batches.sort_by_key(|b| first_line(b, kind, &format));
+                let got: Vec<String> = batches.iter().flat_map(text_rows).collect();
+                let want: Vec<String> =
+                    whole.iter().map(|r| r.replace(reference.location.as_ref(), meta.location.as_ref())).collect();
+                assert_eq!(got, want, "{} {kind:?} cut at {cuts:?}", sample.name);
+                // No range read the blocks before it to number its lines, as each range of a
+                // fresh file does without the counting stage.
+                assert_eq!(line_index_bytes(&plan), 0, "{} {kind:?}: a range read blocks before it", sample.name);
+                let fresh = harness.put(&format!("idx/{n}-{kind:?}-{i}-plain.log"), text.as_bytes().to_vec());
+                let plain = harness.exec(&format, kind, &fresh, &cuts, READS[2]);
+                harness.run_partitions(&plain, (0..cuts.len() + 1).rev());
+                assert!(
+                    line_index_bytes(&plain) > 0,
+                    "{}: without the counting stage ranges read blocks before them",
+                    sample.name
+                );
+            }
+        }
+    }
 }

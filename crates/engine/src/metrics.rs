@@ -28,6 +28,10 @@ pub struct TableScanStats {
     /// Bytes read from storage, line-number passes included.
     #[serde(alias = "bytes_scanned")]
     pub bytes_read: u64,
+    /// Of `bytes_read`, the bytes read to count the lines before byte ranges (for line
+    /// numbers; a cluster's counting stage reads them as part of `bytes_read` instead).
+    #[serde(default)]
+    pub line_index_bytes: u64,
     /// Bytes after decompression.
     pub bytes_decoded: u64,
     /// Column values built by the parsers.
@@ -129,6 +133,7 @@ impl TableScanStats {
                 metric::ROWS_PARSED => self.rows += value,
                 metric::LINES_REJECTED => self.rejects += value,
                 metric::BYTES_READ => self.bytes_read += value,
+                metric::LINE_INDEX_BYTES => self.line_index_bytes += value,
                 metric::BYTES_DECODED => self.bytes_decoded += value,
                 metric::VALUES_BUILT => self.values_built += value,
                 metric::SCAN_TIME => self.scan_nanos += value,

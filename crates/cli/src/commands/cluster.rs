@@ -194,7 +194,7 @@ fn print_status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitCo
         table.add_row([
             job.job_id.clone(),
             job.job_name.clone(),
-            job.job_status.clone(),
+            job.status.clone(),
             format!("{}/{}", job.completed_stages, job.num_stages),
             started,
             seconds,
