@@ -88,7 +88,7 @@ pub fn block_count_groups(files: &[PartitionedFile], partitions: usize) -> Vec<F
 
 /// The [`FileSource`] counting the newlines of each index block of plain log files: the first
 /// stage of a cluster scan that numbers lines. Its ranges are made block-aligned by
-/// [`block_count_groups`] and never split again.
+/// `block_count_groups` and never split again.
 #[derive(Debug, Clone)]
 pub struct BlockCountSource {
     table_schema: TableSchema,
