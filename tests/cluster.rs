@@ -220,6 +220,19 @@ fn the_samples_on_a_cluster_answer_as_locally() {
             .same_answer(&[], &format!("SELECT file, line, reason, detail FROM {table}_rejects ORDER BY file, line"));
     }
     cluster.same_answer(&[], "SELECT _file, _line, status, path FROM access ORDER BY _file, _line");
+    // validate reads the per-range health (`_profile`) and checks the field rules on the cluster.
+    let validate = |on_cluster: bool| {
+        let mut cmd = cluster.logfusion();
+        cmd.args(["validate", "--json", "--directory"]).arg(crate::common::samples());
+        if on_cluster {
+            cmd.args(["--cluster", &cluster.address()]);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (local, remote) = (validate(false), validate(true));
+    assert!(local.1.contains("\"rejects_by_reason\""), "{}", local.1);
+    assert_eq!(remote, local, "validate on the cluster reports what it reports locally");
     // The job of each statement is in performance.log, with its stages' times.
     let log = std::fs::read_to_string(tmp.path().join("performance.log")).unwrap();
     let records: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -31,19 +31,17 @@ pub struct ExecutorStatus {
     pub slots: Option<u64>,
     /// Milliseconds since its last heartbeat, if it sent one.
     pub heartbeat_age_ms: Option<u64>,
-    /// Its machine's memory in bytes: total and available, and the executor process's own.
+    /// The executor process's memory.
     pub memory: MemoryStatus,
 }
 
 /// Memory figures an executor reports with its heartbeat, in bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryStatus {
-    /// The machine's memory.
-    pub total: Option<u64>,
-    /// The machine's free memory.
-    pub available: Option<u64>,
     /// The executor process's resident memory.
     pub process: Option<u64>,
+    /// The executor process's highest resident memory so far.
+    pub process_peak: Option<u64>,
 }
 
 impl ExecutorStatus {
@@ -127,9 +125,8 @@ impl SchedulerApi {
                     slots: find_number(&e.specification, "vcores"),
                     heartbeat_age_ms: e.last_seen.map(|seen| now.saturating_sub(seen)),
                     memory: MemoryStatus {
-                        total: metric("total_memory"),
-                        available: metric("available_memory"),
                         process: metric("proc_physical_memory"),
+                        process_peak: metric("peak_physical_memory"),
                     },
                     id: e.id,
                 }

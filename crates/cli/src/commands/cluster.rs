@@ -163,18 +163,15 @@ fn print_status(global: &GlobalArgs, args: &StatusArgs) -> anyhow::Result<ExitCo
     outln!("scheduler {}: {} executors", api.address().df(), executors.len());
     let mut table = Table::new();
     table.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY);
-    table.set_header(["executor", "address", "slots", "memory (free/total)", "process RSS", "last heartbeat", "state"]);
+    table.set_header(["executor", "address", "slots", "RSS", "peak RSS", "last heartbeat", "state"]);
     for e in &executors {
         let alive = e.is_alive(config.executor_timeout);
         table.add_row([
             e.id.clone(),
             e.address.clone(),
             e.slots.map_or("?".into(), |s| s.to_string()),
-            match (e.memory.available, e.memory.total) {
-                (Some(a), Some(t)) => format!("{} / {}", bytes(a), bytes(t)),
-                _ => "?".into(),
-            },
             e.memory.process.map_or("?".into(), bytes),
+            e.memory.process_peak.map_or("?".into(), bytes),
             e.heartbeat_age_ms.map_or("never".into(), |ms| format!("{:.1} s ago", ms as f64 / 1e3)),
             if alive { "alive".into() } else { "silent".into() },
         ]);
