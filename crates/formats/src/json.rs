@@ -9,6 +9,7 @@ use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
 use crate::convert::ConvertOptions;
 use crate::keyvalue::{RecordColumns, TypeAccumulator, inferred_columns};
 use crate::reject::{Reject, RejectReason};
+use crate::json_scan::{Kind, Scan, Span, parse_number, plain_for, scan_object, unescape};
 use crate::time::{TimestampFormat, parse_rfc3339};
 
 /// Options of the JSON-lines format.
@@ -44,17 +45,177 @@ pub fn infer_json_columns(sample: &[&str], opts: &JsonOptions) -> Vec<ColumnSpec
     inferred_columns(acc.finish(), &opts.columns)
 }
 
-/// Parser of JSON lines.
+/// Parser of JSON lines: a scanner that builds only the projected columns for the common
+/// case ([`crate::json_scan`]), and `serde_json` for every line the scanner is not sure of
+/// (the reference: it decides rows, rejects and their messages).
 #[derive(Debug)]
 pub struct JsonParser {
     columns: RecordColumns,
     convert: ConvertOptions,
+    keys: KeyTable,
+    /// Where each column's value is in the current line.
+    seen: Vec<Option<Span>>,
+    /// Each column's converted value in the current line.
+    staged: Vec<Staged>,
+    /// Unescaped text of each column's string in the current line.
+    texts: Vec<String>,
 }
 
 impl JsonParser {
     /// A parser over resolved columns.
     pub fn new(columns: RecordColumns, convert: ConvertOptions) -> Self {
-        JsonParser { columns, convert }
+        let n = columns.columns.len();
+        let keys = KeyTable::new(&columns);
+        JsonParser {
+            columns,
+            convert,
+            keys,
+            seen: vec![None; n],
+            staged: vec![Staged::Null; n],
+            texts: vec![String::new(); n],
+        }
+    }
+
+    /// Parses `b` without `serde_json` when the line is certainly a well-formed object whose
+    /// every value converts to its column's type; appends the projected columns and returns
+    /// true then. Returns false (having appended nothing) for every other line.
+    fn fast(&mut self, b: &[u8], out: &mut BatchBuilder) -> bool {
+        let extra_wanted = self.columns.extra.is_some_and(|i| out.wants(i));
+        self.seen.fill(None);
+        let (keys, seen) = (&mut self.keys, &mut self.seen);
+        let mut position = 0;
+        let scan = scan_object(b, |key, span| {
+            let column = keys.find(key, position);
+            position += 1;
+            match column {
+                // A repeated key: the reference keeps its last value, and so would we, but a
+                // reject of the first value's type would then differ: leave it to the reference.
+                Some(i) if seen[i].is_some() => false,
+                Some(i) => {
+                    seen[i] = Some(span);
+                    true
+                }
+                None => !extra_wanted,
+            }
+        });
+        if scan == Scan::Unsure {
+            return false;
+        }
+        for i in 0..self.seen.len() {
+            let staged = match self.seen[i] {
+                None => Staged::Null,
+                Some(span) => match self.stage(i, span, b) {
+                    Some(v) => v,
+                    None => return false,
+                },
+            };
+            self.staged[i] = staged;
+        }
+        for i in 0..self.staged.len() {
+            if let Some(column) = out.column(i) {
+                let value = match self.staged[i] {
+                    Staged::Null => Value::Null,
+                    Staged::Span(start, end) => Value::Str(text_of(b, start, end)),
+                    Staged::Unescaped => Value::Str(&self.texts[i]),
+                    Staged::Static(s) => Value::Str(s),
+                    Staged::Int(v) => Value::Int(v),
+                    Staged::UInt(v) => Value::UInt(v),
+                    Staged::Float(v) => Value::Float(v),
+                    Staged::Bool(v) => Value::Bool(v),
+                    Staged::Timestamp(v) => Value::Timestamp(v),
+                };
+                column.append_value(&value);
+            }
+        }
+        true
+    }
+
+    /// The value of column `i` at `span`, converted as the reference converts it, or `None`
+    /// when it would not convert (the reference then rejects the line) or is not plain.
+    fn stage(&mut self, i: usize, span: Span, b: &[u8]) -> Option<Staged> {
+        let ty = self.columns.columns[i].column_type;
+        if !plain_for(span.kind, ty) {
+            return None;
+        }
+        let text = span.text(b);
+        Some(match (span.kind, ty) {
+            (Kind::Null, _) => Staged::Null,
+            (Kind::True, ColumnType::String) => Staged::Static("true"),
+            (Kind::False, ColumnType::String) => Staged::Static("false"),
+            (Kind::True, ColumnType::Bool) => Staged::Bool(true),
+            (Kind::False, ColumnType::Bool) => Staged::Bool(false),
+            (Kind::Integer | Kind::Float, _) => {
+                let n = parse_number(text)?;
+                match ty {
+                    ColumnType::Float64 => Staged::Float(n.as_f64()),
+                    ColumnType::Int64 => Staged::Int(n.as_i64()?),
+                    ColumnType::Uint8 => Staged::UInt(n.as_u64().filter(|&u| u <= u64::from(u8::MAX))?),
+                    ColumnType::Uint16 => Staged::UInt(n.as_u64().filter(|&u| u <= u64::from(u16::MAX))?),
+                    ColumnType::Uint64 => Staged::UInt(n.as_u64()?),
+                    ColumnType::Timestamp => Staged::Timestamp(self.convert.time.epoch_seconds(n.as_f64())?),
+                    ColumnType::String | ColumnType::Bool => return None,
+                }
+            }
+            (Kind::String { escaped: false }, ColumnType::String) => Staged::Span(span.start + 1, span.end - 1),
+            (Kind::String { escaped }, _) => {
+                let s: &str = if escaped {
+                    if !unescape(text, &mut self.texts[i]) {
+                        return None;
+                    }
+                    &self.texts[i]
+                } else {
+                    std::str::from_utf8(text).ok()?
+                };
+                let staged_text = if escaped { Staged::Unescaped } else { Staged::Span(span.start + 1, span.end - 1) };
+                match ty {
+                    ColumnType::String => staged_text,
+                    ColumnType::Timestamp => Staged::Timestamp(self.timestamp(s)?),
+                    _ => match crate::convert::convert_text(s, ty, &self.convert).ok()? {
+                        Value::Null => Staged::Null,
+                        Value::Int(v) => Staged::Int(v),
+                        Value::UInt(v) => Staged::UInt(v),
+                        Value::Float(v) => Staged::Float(v),
+                        Value::Bool(v) => Staged::Bool(v),
+                        Value::Timestamp(v) => Staged::Timestamp(v),
+                        Value::Str(_) | Value::String(_) => return None,
+                    },
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// A timestamp string as the reference reads it.
+    fn timestamp(&self, s: &str) -> Option<i64> {
+        match &self.convert.timestamp_format {
+            TimestampFormat::Rfc3339 => parse_rfc3339(s.as_bytes()).and_then(|p| p.to_utc(&self.convert.time)),
+            f => f.parse(s, &self.convert.time),
+        }
+    }
+
+    /// The reference: `serde_json` parses the whole line into a map.
+    fn reference(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
+        let map: Map<String, serde_json::Value> = serde_json::from_str(line).map_err(|e| {
+            let what = if line.trim_start().starts_with('{') { "invalid JSON" } else { "not a JSON object" };
+            Reject::new(RejectReason::BadJson, format!("{what}: {e}"))
+        })?;
+        let mut staged = vec![Value::Null; self.columns.columns.len()];
+        let mut extra = Map::new();
+        for (k, v) in &map {
+            match self.columns.get(k) {
+                Some((i, ty)) => staged[i] = convert(k, v, ty, &self.convert)?,
+                None => {
+                    extra.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if let Some(i) = self.columns.extra
+            && !extra.is_empty()
+        {
+            staged[i] = Value::String(serde_json::Value::Object(extra).to_string());
+        }
+        self.columns.append(&staged, out);
+        Ok(())
     }
 }
 
@@ -122,29 +283,78 @@ fn convert<'a>(
     })
 }
 
+/// A column's value in the current line, converted, without borrowing the line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Staged {
+    Null,
+    /// Text at `line[start..end]`.
+    Span(usize, usize),
+    /// Text in the column's unescape buffer.
+    Unescaped,
+    Static(&'static str),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+    Timestamp(i64),
+}
+
+/// `b[start..end]`, which lies inside a line that is valid UTF-8 and starts and ends at
+/// ASCII quotes, as text.
+#[inline]
+fn text_of(b: &[u8], start: usize, end: usize) -> &str {
+    std::str::from_utf8(&b[start..end]).unwrap_or_default()
+}
+
+/// Column lookup by key bytes, fastest when keys come in the same order line after line (as
+/// they do in logs written by one program): each field position remembers the column its key
+/// was last time.
+#[derive(Debug)]
+struct KeyTable {
+    /// `(key, column)` of every column but `_extra`.
+    keys: Vec<(Box<[u8]>, usize)>,
+    /// Per field position, the entry of `keys` the key there was last time.
+    by_position: Vec<usize>,
+}
+
+impl KeyTable {
+    fn new(columns: &RecordColumns) -> Self {
+        let keys = columns
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != columns.extra)
+            .map(|(i, c)| (c.name.as_bytes().into(), i))
+            .collect();
+        KeyTable { keys, by_position: Vec::new() }
+    }
+
+    /// The column of `key`, the field at `position` of its line.
+    #[inline]
+    fn find(&mut self, key: &[u8], position: usize) -> Option<usize> {
+        if let Some(&guess) = self.by_position.get(position)
+            && let Some((name, column)) = self.keys.get(guess)
+            && **name == *key
+        {
+            return Some(*column);
+        }
+        let entry = self.keys.iter().position(|(name, _)| **name == *key)?;
+        if position < 64 {
+            if self.by_position.len() <= position {
+                self.by_position.resize(position + 1, usize::MAX);
+            }
+            self.by_position[position] = entry;
+        }
+        Some(self.keys[entry].1)
+    }
+}
+
 impl crate::LineParser for JsonParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
-        let map: Map<String, serde_json::Value> = serde_json::from_str(line).map_err(|e| {
-            let what = if line.trim_start().starts_with('{') { "invalid JSON" } else { "not a JSON object" };
-            Reject::new(RejectReason::BadJson, format!("{what}: {e}"))
-        })?;
-        let mut staged = vec![Value::Null; self.columns.columns.len()];
-        let mut extra = Map::new();
-        for (k, v) in &map {
-            match self.columns.get(k) {
-                Some((i, ty)) => staged[i] = convert(k, v, ty, &self.convert)?,
-                None => {
-                    extra.insert(k.clone(), v.clone());
-                }
-            }
+        if self.fast(line.as_bytes(), out) {
+            return Ok(());
         }
-        if let Some(i) = self.columns.extra
-            && !extra.is_empty()
-        {
-            staged[i] = Value::String(serde_json::Value::Object(extra).to_string());
-        }
-        self.columns.append(&staged, out);
-        Ok(())
+        self.reference(line, out)
     }
 }
 
@@ -184,5 +394,191 @@ mod tests {
         assert_eq!(a[0].as_primitive::<Int64Type>().value(0), 7);
         assert_eq!(a[1].as_string::<i32>().value(0), "[1,2]");
         assert_eq!(a[2].as_string::<i32>().value(0), r#"{"new":"x"}"#);
+    }
+
+    /// Columns of the differential test: every type, so that each conversion is met.
+    fn differential_columns() -> Vec<ColumnSpec> {
+        let mut columns = vec![
+            ColumnSpec::new("ts", ColumnType::Timestamp),
+            ColumnSpec::new("level", ColumnType::String),
+            ColumnSpec::new("n", ColumnType::Int64),
+            ColumnSpec::new("f", ColumnType::Float64),
+            ColumnSpec::new("u", ColumnType::Uint16),
+            ColumnSpec::new("b", ColumnType::Bool),
+        ];
+        columns.push(ColumnSpec::new(crate::EXTRA_COLUMN, ColumnType::String));
+        columns
+    }
+
+    /// Appends `line` with `parse` to a fresh builder of `projection`; the arrays or the reject.
+    fn outcome(
+        parse: impl FnOnce(&mut JsonParser, &str, &mut BatchBuilder) -> Result<(), Reject>,
+        line: &str,
+        projection: &[usize],
+    ) -> Result<Vec<String>, Reject> {
+        let columns = differential_columns();
+        let mut parser = JsonParser::new(RecordColumns::new(columns.clone()), ConvertOptions::default());
+        let mut out = BatchBuilder::new(&columns, projection, 1);
+        parse(&mut parser, line, &mut out)?;
+        out.commit_row();
+        Ok(out.finish().iter().map(|a| format!("{a:?}")).collect())
+    }
+
+    /// A JSON-ish line from a grammar of the values logs hold, and the mistakes they have.
+    fn json_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let string = prop_oneof![
+            "[a-z ]{0,8}".prop_map(|s| format!("\"{s}\"")),
+            Just(r#""2026-10-01T00:00:00Z""#.to_string()),
+            Just(r#""2026-10-01T00:00:00.123+02:00""#.to_string()),
+            Just(r#""2026-13-01T00:00:00Z""#.to_string()),
+            Just(r#""a \"q\" \\ \/ \n\t""#.to_string()),
+            Just(r#""\u00e9\ud83d\ude00""#.to_string()),
+            Just(r#""\ud800""#.to_string()),
+            Just("\"bad \u{1} ctl\"".to_string()),
+            Just(r#""42""#.to_string()),
+            Just(r#""-7""#.to_string()),
+            Just(r#""yes""#.to_string()),
+            Just(r#""1.5""#.to_string()),
+        ];
+        let number = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            (0u32..100_000, 0u32..1000).prop_map(|(a, b)| format!("{a}.{b:03}")),
+            (-1000i32..1000, -30i32..30).prop_map(|(a, e)| format!("{a}e{e}")),
+            Just("-0".to_string()),
+            Just("-0.0".to_string()),
+            Just("1E+2".to_string()),
+            Just("0.1e-400".to_string()),
+            Just("1e400".to_string()),
+            Just("123456789012345678901234567890".to_string()),
+            Just("0.30000000000000004441".to_string()),
+            Just("01".to_string()),
+            Just("1.".to_string()),
+            Just("65536".to_string()),
+        ];
+        let scalar = prop_oneof![
+            string.clone(),
+            number,
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("null".to_string()),
+            Just("tru".to_string()),
+        ];
+        let value = scalar.prop_recursive(3, 12, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3).prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec(inner, 0..3).prop_map(|v| {
+                    let members: Vec<String> = v.iter().enumerate().map(|(i, x)| format!("\"k{i}\":{x}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        });
+        let key = prop_oneof![
+            Just("ts"),
+            Just("level"),
+            Just("n"),
+            Just("f"),
+            Just("u"),
+            Just("b"),
+            Just("other"),
+            Just("_extra"),
+            Just("le\\u0076el"),
+        ];
+        let member = (key, value, prop_oneof![Just(""), Just(" "), Just("\t")])
+            .prop_map(|(k, v, ws)| format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}"));
+        let object = proptest::collection::vec(member, 0..8).prop_map(|m| format!("{{{}}}", m.join(",")));
+        (object, prop_oneof![Just(""), Just(" "), Just(","), Just("}"), Just(" x")], any::<u8>()).prop_map(
+            |(o, tail, cut)| {
+                // Now and then cut the line short or add a tail, as broken writers do.
+                if cut < 16 && !o.is_empty() {
+                    o[..o.len() * usize::from(cut) / 16].to_string()
+                } else {
+                    format!("{o}{tail}")
+                }
+            },
+        )
+    }
+
+    /// A line as a well-behaved program writes it: each column's key with a value of its type
+    /// (now and then another), in varying order, with unknown keys holding anything.
+    fn clean_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let ts = prop_oneof![
+            (1u32..28, 0u32..24, 0u32..1000).prop_map(|(d, h, ms)| format!("\"2026-10-{d:02}T{h:02}:00:00.{ms:03}Z\"")),
+            (0i64..2_000_000_000).prop_map(|s| s.to_string()),
+            Just("null".to_string()),
+        ];
+        let level = prop_oneof!["[a-z]{1,8}".prop_map(|s| format!("\"{s}\"")), Just(r#""a\"b""#.to_string()), Just("true".to_string())];
+        let n = prop_oneof![any::<i32>().prop_map(|n| n.to_string()), Just("\"12\"".to_string()), Just("2.0".to_string())];
+        let f = prop_oneof![(0u32..100_000, 0u32..100).prop_map(|(a, b)| format!("{a}.{b:02}")), any::<i16>().prop_map(|n| n.to_string()), Just("1.5e3".to_string())];
+        let u = prop_oneof![(0u32..70_000).prop_map(|n| n.to_string()), Just("-1".to_string())];
+        let b = prop_oneof![Just("true".to_string()), Just("false".to_string()), Just("\"no\"".to_string())];
+        let other = prop_oneof![Just(r#"{"a":[1,2,{"b":"c"}]}"#.to_string()), Just("[]".to_string()), Just("\"x\"".to_string())];
+        (ts, level, n, f, u, b, other, any::<u8>()).prop_map(|(ts, level, n, f, u, b, other, order)| {
+            let mut members = vec![
+                format!("\"ts\":{ts}"),
+                format!("\"level\":{level}"),
+                format!("\"n\":{n}"),
+                format!("\"f\":{f}"),
+                format!("\"u\":{u}"),
+                format!("\"b\":{b}"),
+                format!("\"other\":{other}"),
+            ];
+            members.rotate_left(usize::from(order) % 7);
+            members.truncate(3 + usize::from(order) % 5);
+            format!("{{{}}}", members.join(","))
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// The fast path changes no answer: every line gives what `serde_json` alone gives,
+        /// with every column built and with one.
+        #[test]
+        fn the_fast_path_answers_as_the_reference(line in proptest::prop_oneof![json_line(), clean_line()]) {
+            let all: Vec<usize> = (0..differential_columns().len()).collect();
+            for projection in [all.as_slice(), &[1], &[2, 3], &[6], &[]] {
+                let fast = outcome(|p, l, o| crate::LineParser::parse(p, l, o), &line, projection);
+                let reference = outcome(|p, l, o| p.reference(l, o), &line, projection);
+                proptest::prop_assert_eq!(&fast, &reference, "{} projecting {:?}", line, projection);
+            }
+        }
+    }
+
+    #[test]
+    fn common_lines_take_the_fast_path() {
+        let columns = differential_columns();
+        let mut parser = JsonParser::new(RecordColumns::new(columns.clone()), ConvertOptions::default());
+        let mut out = BatchBuilder::new(&columns, &[1, 2, 3], 4);
+        for line in [
+            r#"{"ts":"2026-10-01T00:00:00Z","level":"info","n":1,"f":2.5,"u":200,"b":true}"#,
+            r#"{ "level" : "warn \"x\"" , "n" : -3 , "f" : 1e2 }"#,
+            r#"{"level":null,"other":{"a":[1,{"b":null}]},"f":-0.0}"#,
+            "{}",
+        ] {
+            assert!(parser.fast(line.as_bytes(), &mut out), "{line}");
+            out.commit_row();
+        }
+        let a = out.finish();
+        assert_eq!(a[0].as_string::<i32>().value(1), "warn \"x\"");
+        assert_eq!(a[1].as_primitive::<Int64Type>().value(1), -3);
+        for unsure in [
+            r#"{"level":"\u00e9"}"#,
+            r#"{"n":1,"n":2}"#,
+            r#"{"n":"x"}"#,
+            r#"{"level":42}"#,
+            r#"{"f":1e400}"#,
+            r#"{"le\"vel":1}"#,
+            "[1]",
+            "{} x",
+        ] {
+            assert!(!parser.fast(unsure.as_bytes(), &mut out), "{unsure}");
+        }
+        // Unknown keys take the fast path unless _extra is built.
+        let mut with_extra = BatchBuilder::new(&columns, &[6], 1);
+        assert!(!parser.fast(br#"{"other":1}"#, &mut with_extra));
+        assert!(parser.fast(br#"{"other":1}"#, &mut out));
     }
 }

@@ -24,6 +24,7 @@ mod convert;
 mod detect;
 mod escape;
 mod json;
+mod json_scan;
 mod keyvalue;
 mod logfmt;
 mod regex_format;
