@@ -1,6 +1,7 @@
 //! Fuzzes decompression and line splitting: any bytes (plain or, if they start with a magic
 //! number, compressed), any block size and line limit. Lines come out in order, each offset
-//! after the previous line, and reading ends with lines or an error, never a panic.
+//! after the previous line, a line handed out as text is valid UTF-8, and reading ends with
+//! lines or an error, never a panic.
 #![no_main]
 
 use std::io::Cursor;
@@ -17,8 +18,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut next_start = 0u64;
     while let Ok(Some(line)) = lines.next_line() {
         assert!(line.offset() >= next_start, "lines in order");
-        if let Line::Complete { bytes, .. } = &line {
+        if let Line::Complete { bytes, text, .. } = &line {
             assert!(bytes.len() <= max_line + 1 && !bytes.contains(&b'\n'));
+            // A line handed out as text (validated in bulk) is exactly its bytes, and UTF-8.
+            if let Some(text) = text {
+                assert_eq!(text.as_bytes(), *bytes);
+                assert!(std::str::from_utf8(bytes).is_ok());
+            }
         }
         next_start = line.offset() + line.byte_len() + u64::from(line.terminated());
     }

@@ -7,10 +7,10 @@ use serde_json::Map;
 
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
 use crate::convert::ConvertOptions;
+use crate::json_scan::{Kind, Scan, Shape, Span, parse_number, scan_object, unescape};
 use crate::keyvalue::{RecordColumns, TypeAccumulator, inferred_columns};
 use crate::reject::{Reject, RejectReason};
-use crate::json_scan::{Kind, Scan, Span, parse_number, plain_for, scan_object, unescape};
-use crate::time::{TimestampFormat, parse_rfc3339};
+use crate::time::{DateCache, TimestampFormat, parse_rfc3339, parse_rfc3339_with};
 
 /// Options of the JSON-lines format.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,11 @@ pub struct JsonParser {
     staged: Vec<Staged>,
     /// Unescaped text of each column's string in the current line.
     texts: Vec<String>,
+    /// The shape of the last line and the column of each of its members.
+    shape: Shape,
+    shape_columns: Vec<Option<usize>>,
+    /// The date of the last RFC 3339 timestamp.
+    dates: DateCache,
 }
 
 impl JsonParser {
@@ -73,38 +78,34 @@ impl JsonParser {
             seen: vec![None; n],
             staged: vec![Staged::Null; n],
             texts: vec![String::new(); n],
+            shape: Shape::default(),
+            shape_columns: Vec::new(),
+            dates: DateCache::default(),
         }
     }
 
     /// Parses `b` without `serde_json` when the line is certainly a well-formed object whose
     /// every value converts to its column's type; appends the projected columns and returns
     /// true then. Returns false (having appended nothing) for every other line.
-    fn fast(&mut self, b: &[u8], out: &mut BatchBuilder) -> bool {
+    fn fast(&mut self, line: &str, out: &mut BatchBuilder) -> bool {
+        let b = line.as_bytes();
         let extra_wanted = self.columns.extra.is_some_and(|i| out.wants(i));
         self.seen.fill(None);
-        let (keys, seen) = (&mut self.keys, &mut self.seen);
-        let mut position = 0;
-        let scan = scan_object(b, |key, span| {
-            let column = keys.find(key, position);
-            position += 1;
-            match column {
-                // A repeated key: the reference keeps its last value, and so would we, but a
-                // reject of the first value's type would then differ: leave it to the reference.
-                Some(i) if seen[i].is_some() => false,
-                Some(i) => {
+        let (seen, columns) = (&mut self.seen, &self.shape_columns);
+        let shaped = (!extra_wanted || columns.iter().all(Option::is_some))
+            && self.shape.scan(b, |member, span| {
+                if let Some(i) = columns[member] {
                     seen[i] = Some(span);
-                    true
                 }
-                None => !extra_wanted,
-            }
-        });
-        if scan == Scan::Unsure {
+            });
+        if !shaped && !self.scan_and_learn(b, extra_wanted) {
             return false;
         }
+
         for i in 0..self.seen.len() {
             let staged = match self.seen[i] {
                 None => Staged::Null,
-                Some(span) => match self.stage(i, span, b) {
+                Some(span) => match self.stage(i, span, line) {
                     Some(v) => v,
                     None => return false,
                 },
@@ -115,7 +116,8 @@ impl JsonParser {
             if let Some(column) = out.column(i) {
                 let value = match self.staged[i] {
                     Staged::Null => Value::Null,
-                    Staged::Span(start, end) => Value::Str(text_of(b, start, end)),
+                    // The span lies between ASCII quotes, so it starts and ends at characters.
+                    Staged::Span(start, end) => Value::Str(line.get(start..end).unwrap_or_default()),
                     Staged::Unescaped => Value::Str(&self.texts[i]),
                     Staged::Static(s) => Value::Str(s),
                     Staged::Int(v) => Value::Int(v),
@@ -130,16 +132,46 @@ impl JsonParser {
         true
     }
 
+    /// Scans `b` member by member, filling `seen` (a repeated key of a column, or an unknown
+    /// key while `_extra` is built, gives up); a line scanned whole teaches its shape.
+    fn scan_and_learn(&mut self, b: &[u8], extra_wanted: bool) -> bool {
+        let (keys, seen) = (&mut self.keys, &mut self.seen);
+        let mut members = std::mem::take(&mut self.shape_columns);
+        members.clear();
+        let scan = scan_object(b, |key, span| {
+            let column = keys.find(key, members.len());
+            members.push(column);
+            match column {
+                // A repeated key: the reference keeps its last value, and so would we, but a
+                // reject of the first value's type would then differ: leave it to the reference.
+                Some(i) if seen[i].is_some() => false,
+                Some(i) => {
+                    seen[i] = Some(span);
+                    true
+                }
+                None => !extra_wanted,
+            }
+        });
+        self.shape_columns = members;
+        if scan == Scan::Unsure {
+            self.shape.clear();
+            return false;
+        }
+        self.shape.learn(b);
+        true
+    }
+
     /// The value of column `i` at `span`, converted as the reference converts it, or `None`
     /// when it would not convert (the reference then rejects the line) or is not plain.
-    fn stage(&mut self, i: usize, span: Span, b: &[u8]) -> Option<Staged> {
+    fn stage(&mut self, i: usize, span: Span, line: &str) -> Option<Staged> {
+        let b = line.as_bytes();
         let ty = self.columns.columns[i].column_type;
-        if !plain_for(span.kind, ty) {
-            return None;
-        }
         let text = span.text(b);
         Some(match (span.kind, ty) {
             (Kind::Null, _) => Staged::Null,
+            // A nested value, or a number in a text column, would be re-serialised: the
+            // reference does that.
+            (Kind::Nested, _) | (Kind::Integer | Kind::Float, ColumnType::String) => return None,
             (Kind::True, ColumnType::String) => Staged::Static("true"),
             (Kind::False, ColumnType::String) => Staged::Static("false"),
             (Kind::True, ColumnType::Bool) => Staged::Bool(true),
@@ -158,18 +190,19 @@ impl JsonParser {
             }
             (Kind::String { escaped: false }, ColumnType::String) => Staged::Span(span.start + 1, span.end - 1),
             (Kind::String { escaped }, _) => {
+                let (texts, dates) = (&mut self.texts, &mut self.dates);
                 let s: &str = if escaped {
-                    if !unescape(text, &mut self.texts[i]) {
+                    if !unescape(text, &mut texts[i]) {
                         return None;
                     }
-                    &self.texts[i]
+                    &texts[i]
                 } else {
-                    std::str::from_utf8(text).ok()?
+                    line.get(span.start + 1..span.end - 1)?
                 };
                 let staged_text = if escaped { Staged::Unescaped } else { Staged::Span(span.start + 1, span.end - 1) };
                 match ty {
                     ColumnType::String => staged_text,
-                    ColumnType::Timestamp => Staged::Timestamp(self.timestamp(s)?),
+                    ColumnType::Timestamp => Staged::Timestamp(timestamp(s, &self.convert, dates)?),
                     _ => match crate::convert::convert_text(s, ty, &self.convert).ok()? {
                         Value::Null => Staged::Null,
                         Value::Int(v) => Staged::Int(v),
@@ -185,13 +218,6 @@ impl JsonParser {
         })
     }
 
-    /// A timestamp string as the reference reads it.
-    fn timestamp(&self, s: &str) -> Option<i64> {
-        match &self.convert.timestamp_format {
-            TimestampFormat::Rfc3339 => parse_rfc3339(s.as_bytes()).and_then(|p| p.to_utc(&self.convert.time)),
-            f => f.parse(s, &self.convert.time),
-        }
-    }
 
     /// The reference: `serde_json` parses the whole line into a map.
     fn reference(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
@@ -283,6 +309,15 @@ fn convert<'a>(
     })
 }
 
+/// A timestamp string as the reference reads it (RFC 3339 dates remembered in `dates`).
+#[inline]
+fn timestamp(s: &str, convert: &ConvertOptions, dates: &mut DateCache) -> Option<i64> {
+    match &convert.timestamp_format {
+        TimestampFormat::Rfc3339 => parse_rfc3339_with(s.as_bytes(), dates).and_then(|p| p.to_utc(&convert.time)),
+        f => f.parse(s, &convert.time),
+    }
+}
+
 /// A column's value in the current line, converted, without borrowing the line.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Staged {
@@ -297,13 +332,6 @@ enum Staged {
     Float(f64),
     Bool(bool),
     Timestamp(i64),
-}
-
-/// `b[start..end]`, which lies inside a line that is valid UTF-8 and starts and ends at
-/// ASCII quotes, as text.
-#[inline]
-fn text_of(b: &[u8], start: usize, end: usize) -> &str {
-    std::str::from_utf8(&b[start..end]).unwrap_or_default()
 }
 
 /// Column lookup by key bytes, fastest when keys come in the same order line after line (as
@@ -351,7 +379,7 @@ impl KeyTable {
 
 impl crate::LineParser for JsonParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
-        if self.fast(line.as_bytes(), out) {
+        if self.fast(line, out) {
             return Ok(());
         }
         self.reference(line, out)
@@ -509,12 +537,31 @@ mod tests {
             (0i64..2_000_000_000).prop_map(|s| s.to_string()),
             Just("null".to_string()),
         ];
-        let level = prop_oneof!["[a-z]{1,8}".prop_map(|s| format!("\"{s}\"")), Just(r#""a\"b""#.to_string()), Just("true".to_string())];
-        let n = prop_oneof![any::<i32>().prop_map(|n| n.to_string()), Just("\"12\"".to_string()), Just("2.0".to_string())];
-        let f = prop_oneof![(0u32..100_000, 0u32..100).prop_map(|(a, b)| format!("{a}.{b:02}")), any::<i16>().prop_map(|n| n.to_string()), Just("1.5e3".to_string())];
-        let u = prop_oneof![(0u32..70_000).prop_map(|n| n.to_string()), Just("-1".to_string())];
+        let level = prop_oneof![
+            "[a-z]{1,8}".prop_map(|s| format!("\"{s}\"")),
+            Just(r#""a\"b""#.to_string()),
+            Just("true".to_string())
+        ];
+        let n = prop_oneof![
+            any::<i32>().prop_map(|n| n.to_string()),
+            Just("\"12\"".to_string()),
+            Just("2.0".to_string()),
+            Just("-0".to_string()),
+            Just("9223372036854775808".to_string()),
+            Just("-9223372036854775808".to_string()),
+        ];
+        let f = prop_oneof![
+            (0u32..100_000, 0u32..100).prop_map(|(a, b)| format!("{a}.{b:02}")),
+            any::<i16>().prop_map(|n| n.to_string()),
+            Just("1.5e3".to_string())
+        ];
+        let u = prop_oneof![(0u32..70_000).prop_map(|n| n.to_string()), Just("-1".to_string()), Just("-0".to_string())];
         let b = prop_oneof![Just("true".to_string()), Just("false".to_string()), Just("\"no\"".to_string())];
-        let other = prop_oneof![Just(r#"{"a":[1,2,{"b":"c"}]}"#.to_string()), Just("[]".to_string()), Just("\"x\"".to_string())];
+        let other = prop_oneof![
+            Just(r#"{"a":[1,2,{"b":"c"}]}"#.to_string()),
+            Just("[]".to_string()),
+            Just("\"x\"".to_string())
+        ];
         (ts, level, n, f, u, b, other, any::<u8>()).prop_map(|(ts, level, n, f, u, b, other, order)| {
             let mut members = vec![
                 format!("\"ts\":{ts}"),
@@ -540,7 +587,7 @@ mod tests {
         fn the_fast_path_answers_as_the_reference(line in proptest::prop_oneof![json_line(), clean_line()]) {
             let all: Vec<usize> = (0..differential_columns().len()).collect();
             for projection in [all.as_slice(), &[1], &[2, 3], &[6], &[]] {
-                let fast = outcome(|p, l, o| crate::LineParser::parse(p, l, o), &line, projection);
+                let fast = outcome(crate::LineParser::parse, &line, projection);
                 let reference = outcome(|p, l, o| p.reference(l, o), &line, projection);
                 proptest::prop_assert_eq!(&fast, &reference, "{} projecting {:?}", line, projection);
             }
@@ -558,7 +605,7 @@ mod tests {
             r#"{"level":null,"other":{"a":[1,{"b":null}]},"f":-0.0}"#,
             "{}",
         ] {
-            assert!(parser.fast(line.as_bytes(), &mut out), "{line}");
+            assert!(parser.fast(line, &mut out), "{line}");
             out.commit_row();
         }
         let a = out.finish();
@@ -574,11 +621,11 @@ mod tests {
             "[1]",
             "{} x",
         ] {
-            assert!(!parser.fast(unsure.as_bytes(), &mut out), "{unsure}");
+            assert!(!parser.fast(unsure, &mut out), "{unsure}");
         }
         // Unknown keys take the fast path unless _extra is built.
         let mut with_extra = BatchBuilder::new(&columns, &[6], 1);
-        assert!(!parser.fast(br#"{"other":1}"#, &mut with_extra));
-        assert!(parser.fast(br#"{"other":1}"#, &mut out));
+        assert!(!parser.fast(r#"{"other":1}"#, &mut with_extra));
+        assert!(parser.fast(r#"{"other":1}"#, &mut out));
     }
 }

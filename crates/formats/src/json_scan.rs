@@ -8,8 +8,6 @@
 //! then parses the line with `serde_json`, the reference, which decides rows, rejects and their
 //! messages. So the fast path changes no answer; `tests` check it against the reference.
 
-use crate::columns::ColumnType;
-
 /// Deepest nesting the scanner follows (`serde_json` stops at 128).
 const MAX_DEPTH: usize = 64;
 
@@ -77,10 +75,40 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The end (one past the closing quote) of the string whose opening quote is at `i`, and
-/// whether it holds escapes; `None` for a bad or unsupported string.
+/// Whether `line` holds a backslash or a control byte: without either (the common case)
+/// every string simply ends at the next `"`. One pass, which the compiler vectorises.
 #[inline]
-fn string_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
+fn has_escapes_or_controls(line: &[u8]) -> bool {
+    line.iter().fold(false, |any, &c| any | (c < 0x20) | (c == b'\\'))
+}
+
+/// The index of the next `"` at or after `from`, eight bytes at a time: each word is checked
+/// for a quote byte with integer arithmetic (no per-byte branch), then the bytes left over.
+#[inline]
+fn next_quote(b: &[u8], from: usize) -> Option<usize> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        // Bytes equal to `"` become 0; then the high bit of each byte that is 0 is set.
+        let x = word ^ 0x2222_2222_2222_2222;
+        let zero = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+        if zero != 0 {
+            return Some(i + (zero.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?.iter().position(|&c| c == b'"').map(|k| i + k)
+}
+
+/// The end (one past the closing quote) of the string whose opening quote is at `i`, and
+/// whether it holds escapes; `None` for a bad or unsupported string. `CLEAN`: the line holds
+/// no backslash and no control byte.
+#[inline]
+fn string_end<const CLEAN: bool>(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    if CLEAN {
+        return next_quote(b, i + 1).map(|k| (k + 1, false));
+    }
     let mut j = i + 1;
     let mut escaped = false;
     loop {
@@ -102,13 +130,15 @@ fn string_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
 }
 
 /// The end of the number starting at `i` and whether it is an integer; `None` when it is not
-/// a JSON number.
+/// a JSON number, or when it might be too large for `f64` (`serde_json` refuses those: the
+/// reference decides).
 #[inline]
 fn number_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut j = i;
     if b.get(j) == Some(&b'-') {
         j += 1;
     }
+    let first = j;
     match b.get(j)? {
         b'0' => j += 1,
         b'1'..=b'9' => {
@@ -118,6 +148,7 @@ fn number_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
         }
         _ => return None,
     }
+    let magnitude = j - first; // digits before the point: the number is below 10^magnitude
     let mut integer = true;
     if b.get(j) == Some(&b'.') {
         integer = false;
@@ -130,29 +161,39 @@ fn number_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
             return None;
         }
     }
+    let mut exponent: i64 = 0;
     if matches!(b.get(j), Some(b'e' | b'E')) {
         integer = false;
         j += 1;
+        let negative = b.get(j) == Some(&b'-');
         if matches!(b.get(j), Some(b'+' | b'-')) {
             j += 1;
         }
         let digits = j;
-        while b.get(j).is_some_and(u8::is_ascii_digit) {
+        while let Some(d) = b.get(j).filter(|c| c.is_ascii_digit()) {
+            exponent = (exponent * 10 + i64::from(d - b'0')).min(1 << 20);
             j += 1;
         }
         if j == digits {
             return None;
         }
+        if negative {
+            exponent = -exponent;
+        }
+    }
+    // f64 ends near 1.8e308: leave anything that may reach it to the reference.
+    if magnitude as i64 + exponent > 300 {
+        return None;
     }
     Some((j, integer))
 }
 
 /// The value starting at `i` (after whitespace).
 #[inline]
-fn value(b: &[u8], i: usize, depth: usize) -> Option<Span> {
+fn value<const CLEAN: bool>(b: &[u8], i: usize, depth: usize) -> Option<Span> {
     let (end, kind) = match *b.get(i)? {
         b'"' => {
-            let (end, escaped) = string_end(b, i)?;
+            let (end, escaped) = string_end::<CLEAN>(b, i)?;
             (end, Kind::String { escaped })
         }
         b'-' | b'0'..=b'9' => {
@@ -162,14 +203,14 @@ fn value(b: &[u8], i: usize, depth: usize) -> Option<Span> {
         b't' if b[i..].starts_with(b"true") => (i + 4, Kind::True),
         b'f' if b[i..].starts_with(b"false") => (i + 5, Kind::False),
         b'n' if b[i..].starts_with(b"null") => (i + 4, Kind::Null),
-        b'{' | b'[' => (nested_end(b, i, depth + 1)?, Kind::Nested),
+        b'{' | b'[' => (nested_end::<CLEAN>(b, i, depth + 1)?, Kind::Nested),
         _ => return None,
     };
     Some(Span { kind, start: i, end })
 }
 
 /// The end of the object or array opening at `i`, validated.
-fn nested_end(b: &[u8], i: usize, depth: usize) -> Option<usize> {
+fn nested_end<const CLEAN: bool>(b: &[u8], i: usize, depth: usize) -> Option<usize> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -184,13 +225,13 @@ fn nested_end(b: &[u8], i: usize, depth: usize) -> Option<usize> {
             if b.get(j) != Some(&b'"') {
                 return None;
             }
-            j = skip_ws(b, string_end(b, j)?.0);
+            j = skip_ws(b, string_end::<CLEAN>(b, j)?.0);
             if b.get(j) != Some(&b':') {
                 return None;
             }
             j = skip_ws(b, j + 1);
         }
-        j = skip_ws(b, value(b, j, depth)?.end);
+        j = skip_ws(b, value::<CLEAN>(b, j, depth)?.end);
         match b.get(j)? {
             b',' => j = skip_ws(b, j + 1),
             c if *c == close => return Some(j + 1),
@@ -202,7 +243,13 @@ fn nested_end(b: &[u8], i: usize, depth: usize) -> Option<usize> {
 /// Scans `line` as one JSON object, calling `field(key, value)` for each member in order
 /// (`key` without its quotes; it holds no escapes). `field` returns false to give up (the line
 /// is then [`Scan::Unsure`]).
-pub(crate) fn scan_object(line: &[u8], mut field: impl FnMut(&[u8], Span) -> bool) -> Scan {
+pub(crate) fn scan_object(line: &[u8], field: impl FnMut(&[u8], Span) -> bool) -> Scan {
+    if has_escapes_or_controls(line) { scan::<false>(line, field) } else { scan::<true>(line, field) }
+}
+
+/// [`scan_object`] for lines that are `CLEAN` (no backslash, no control byte) or not.
+#[inline]
+fn scan<const CLEAN: bool>(line: &[u8], mut field: impl FnMut(&[u8], Span) -> bool) -> Scan {
     let b = line;
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -216,7 +263,7 @@ pub(crate) fn scan_object(line: &[u8], mut field: impl FnMut(&[u8], Span) -> boo
         if b.get(i) != Some(&b'"') {
             return Scan::Unsure;
         }
-        let Some((key_end, key_escaped)) = string_end(b, i) else { return Scan::Unsure };
+        let Some((key_end, key_escaped)) = string_end::<CLEAN>(b, i) else { return Scan::Unsure };
         if key_escaped {
             return Scan::Unsure;
         }
@@ -226,7 +273,7 @@ pub(crate) fn scan_object(line: &[u8], mut field: impl FnMut(&[u8], Span) -> boo
             return Scan::Unsure;
         }
         i = skip_ws(b, i + 1);
-        let Some(span) = value(b, i, 0) else { return Scan::Unsure };
+        let Some(span) = value::<CLEAN>(b, i, 0) else { return Scan::Unsure };
         if !field(key, span) {
             return Scan::Unsure;
         }
@@ -239,10 +286,107 @@ pub(crate) fn scan_object(line: &[u8], mut field: impl FnMut(&[u8], Span) -> boo
     }
 }
 
+/// The members of a compact line, in order, each as the bytes `"key":`. Lines written by one
+/// program repeat their keys in one order, so the next line is first read against the last
+/// one's shape: a key is then a byte comparison instead of a string scan and a lookup.
+#[derive(Debug, Default)]
+pub(crate) struct Shape {
+    members: Vec<Member>,
+}
+
+/// One member of a [`Shape`]: its bytes, and for those of 4 to 16 bytes their first and last
+/// words, so that matching one is two integer comparisons.
+#[derive(Debug)]
+struct Member {
+    bytes: Box<[u8]>,
+    words: Option<(u64, u64)>,
+}
+
+impl Member {
+    fn new(bytes: &[u8]) -> Member {
+        Member { words: words(bytes, 0, bytes.len()), bytes: bytes.into() }
+    }
+
+    /// Whether `b[at..]` starts with this member.
+    #[inline]
+    fn at(&self, b: &[u8], at: usize) -> bool {
+        let n = self.bytes.len();
+        match self.words {
+            Some(expected) => words(b, at, n) == Some(expected),
+            None => b.get(at..at + n) == Some(&self.bytes[..]),
+        }
+    }
+}
+
+/// The first and last 8 bytes (or 4, for 4 to 7 bytes) of `b[at..at + n]`, read as integers
+/// (overlapping when `n` is under 16); `None` outside 4..=16 bytes or past the end of `b`.
+#[inline]
+fn words(b: &[u8], at: usize, n: usize) -> Option<(u64, u64)> {
+    let s = b.get(at..at + n)?;
+    let word8 = |i: usize| Some(u64::from_le_bytes(s.get(i..i + 8)?.try_into().ok()?));
+    let word4 = |i: usize| Some(u64::from(u32::from_le_bytes(s.get(i..i + 4)?.try_into().ok()?)));
+    match n {
+        8..=16 => Some((word8(0)?, word8(n - 8)?)),
+        4..=7 => Some((word4(0)?, word4(n - 4)?)),
+        _ => None,
+    }
+}
+
+impl Shape {
+    /// Forgets the shape.
+    pub fn clear(&mut self) {
+        self.members.clear();
+    }
+
+    /// Learns the shape of `line`, a well-formed object, when it is compact (no whitespace
+    /// around its members) and its keys hold no escapes; forgets it otherwise.
+    pub fn learn(&mut self, line: &[u8]) {
+        self.members.clear();
+        if !has_escapes_or_controls(line) {
+            let shaped = scan::<true>(line, |key, span| {
+                let start = span.start - key.len() - 3;
+                self.members.push(Member::new(&line[start..span.start]));
+                line.get(start..span.start).is_some_and(|m| m.last() == Some(&b':') && m.first() == Some(&b'"'))
+            });
+            if shaped == Scan::Object && line.first() == Some(&b'{') && line.last() == Some(&b'}') {
+                return;
+            }
+        }
+        self.members.clear();
+    }
+
+    /// Scans `line` as an object of this shape: `field(member, value)` for each member, and
+    /// true when the line is exactly this shape and well-formed. False leaves nothing decided:
+    /// the caller scans the line with [`scan_object`].
+    #[inline]
+    pub fn scan(&self, line: &[u8], mut field: impl FnMut(usize, Span)) -> bool {
+        let b = line;
+        if self.members.is_empty() || b.first() != Some(&b'{') || b.last() != Some(&b'}') || has_escapes_or_controls(b)
+        {
+            return false;
+        }
+        let mut i = 1;
+        let last = self.members.len() - 1;
+        for (m, member) in self.members.iter().enumerate() {
+            if !member.at(b, i) {
+                return false;
+            }
+            let Some(span) = value::<true>(b, i + member.bytes.len(), 0) else { return false };
+            field(m, span);
+            let expected = if m == last { b'}' } else { b',' };
+            if b.get(span.end) != Some(&expected) {
+                return false;
+            }
+            i = span.end + 1;
+        }
+        i == b.len()
+    }
+}
+
 /// Powers of ten that `f64` holds exactly.
 const EXACT_POWERS: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-    1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
 ];
 
 /// A JSON number as `serde_json` reads it.
@@ -284,52 +428,54 @@ impl Number {
     }
 }
 
-/// The number `text` (a valid JSON number) as `serde_json` reads it, when the result is
-/// certain: integers of up to 18 digits, and decimals whose digits fit 2^53 and whose power
-/// of ten `f64` holds exactly (one correctly rounded multiplication or division, which is
-/// what `serde_json` computes for them too). Other numbers: `None`.
+/// The number `text` (a valid JSON number, as [`value`] found it) as `serde_json` reads it,
+/// when the result is certain: integers of up to 18 digits, and decimals whose digits fit 2^53
+/// and whose power of ten `f64` holds exactly (one correctly rounded multiplication or
+/// division, which is what `serde_json` computes for them too). Other numbers: `None`.
+#[inline]
 pub(crate) fn parse_number(text: &[u8]) -> Option<Number> {
     let (negative, digits) = match text.split_first()? {
         (b'-', rest) => (true, rest),
         _ => (false, text),
     };
     let mut mantissa: u64 = 0;
-    let mut count = 0usize;
-    let mut exponent: i64 = 0;
     let mut i = 0;
-    let mut fraction = false;
-    while i < digits.len() {
-        match digits[i] {
-            c @ b'0'..=b'9' => {
-                if count > 0 || c != b'0' {
-                    count += 1;
-                }
-                if count > 18 {
-                    return None;
-                }
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                if fraction {
-                    exponent -= 1;
-                }
-            }
-            b'.' => fraction = true,
-            b'e' | b'E' => {
-                let e = std::str::from_utf8(&digits[i + 1..]).ok()?.parse::<i64>().ok()?;
-                exponent = exponent.checked_add(e)?;
-                break;
-            }
-            _ => return None,
-        }
+    while let Some(&c) = digits.get(i).filter(|c| c.is_ascii_digit()) {
+        mantissa = mantissa * 10 + u64::from(c - b'0');
         i += 1;
+        if i > 18 {
+            return None;
+        }
     }
-    let integer = !digits.iter().any(|c| matches!(c, b'.' | b'e' | b'E'));
-    if integer {
-        return Some(if negative {
-            // -0 is 0 for serde_json (a u64), any other negative integer an i64.
-            if mantissa == 0 { Number::PosInt(0) } else { Number::NegInt(-(mantissa as i64)) }
-        } else {
-            Number::PosInt(mantissa)
+    if i == digits.len() {
+        return Some(match (negative, mantissa) {
+            (false, m) => Number::PosInt(m),
+            // serde_json reads -0 as the float -0.0, any other negative integer as an i64.
+            (true, 0) => Number::Float(-0.0),
+            (true, m) => Number::NegInt(-(m as i64)),
         });
+    }
+    // Significant digits: JSON has no leading zeros, but `0.00123` has two after the point.
+    let mut significant = if mantissa == 0 { 0 } else { i };
+    let mut exponent: i64 = 0;
+    if digits[i] == b'.' {
+        i += 1;
+        while let Some(&c) = digits.get(i).filter(|c| c.is_ascii_digit()) {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            if mantissa != 0 {
+                significant += 1;
+            }
+            if significant > 18 {
+                return None;
+            }
+            exponent -= 1;
+            i += 1;
+        }
+    }
+    if i < digits.len() {
+        // An exponent: `e`, then an optional sign and digits.
+        let e = std::str::from_utf8(&digits[i + 1..]).ok()?.parse::<i64>().ok()?;
+        exponent = exponent.checked_add(e)?;
     }
     if mantissa >= 1 << 53 || exponent.unsigned_abs() as usize >= EXACT_POWERS.len() {
         return None;
@@ -366,17 +512,5 @@ pub(crate) fn unescape(text: &[u8], out: &mut String) -> bool {
             true
         }
         Err(_) => false,
-    }
-}
-
-/// Whether `kind` can hold a value of column type `ty` without the reference's help (no
-/// re-serialisation of a nested value or a number into text).
-#[inline]
-pub(crate) fn plain_for(kind: Kind, ty: ColumnType) -> bool {
-    match (kind, ty) {
-        (Kind::Null, _) => true,
-        (Kind::Nested, _) => false,
-        (Kind::Integer | Kind::Float, ColumnType::String) => false,
-        _ => true,
     }
 }

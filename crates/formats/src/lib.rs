@@ -312,6 +312,17 @@ impl ResolvedFormat {
     }
 }
 
+/// [`prepare_line`] for a line already known to be UTF-8: removes a trailing `\r` and checks
+/// it is not empty.
+#[inline]
+pub fn prepare_text(text: &str) -> Result<&str, Reject> {
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.is_empty() {
+        return Err(Reject::new(RejectReason::EmptyLine, "empty line"));
+    }
+    Ok(text)
+}
+
 /// Removes a trailing `\r` and checks the line is non-empty UTF-8; the reject otherwise.
 /// (Lines over `max_line_bytes` are caught by the reader before this.)
 #[inline]

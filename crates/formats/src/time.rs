@@ -137,21 +137,58 @@ impl ParsedTime {
     }
 }
 
+/// The last `yyyy-mm-dd` date read and its day number: the lines of a log share their date
+/// for hours, so most timestamps skip the calendar arithmetic.
+#[derive(Debug, Clone, Default)]
+pub struct DateCache {
+    date: [u8; 10],
+    days: Option<i64>,
+}
+
+impl DateCache {
+    /// Days since the epoch of the date `ymd` (`yyyy-mm-dd`), or `None` if it is not one.
+    #[inline]
+    pub fn days(&mut self, ymd: &[u8]) -> Option<i64> {
+        if let Some(days) = self.days
+            && ymd == self.date
+        {
+            return Some(days);
+        }
+        let year = digits(&ymd[0..4])? as i64;
+        let month = digits(&ymd[5..7])?;
+        let day = digits(&ymd[8..10])?;
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        self.date.copy_from_slice(&ymd[..10]);
+        self.days = Some(days);
+        Some(days)
+    }
+}
+
 /// Parses `2026-10-01T12:00:00[.ffffff][Z|±hh:mm|±hhmm]` (a space may replace `T`).
 pub fn parse_rfc3339(b: &[u8]) -> Option<ParsedTime> {
+    parse_rfc3339_with(b, &mut DateCache::default())
+}
+
+/// [`parse_rfc3339`], remembering the date in `cache`.
+#[inline]
+pub fn parse_rfc3339_with(b: &[u8], cache: &mut DateCache) -> Option<ParsedTime> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     if !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let year = digits(&b[0..4])? as i64;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
+    let days = cache.days(&b[..10])?;
     let hour = digits(&b[11..13])?;
     let minute = digits(&b[14..16])?;
     let second = digits(&b[17..19])?;
-    let secs = civil_to_epoch_seconds(year, month, day, hour, minute, second)?;
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let secs = days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64;
     let mut rest = &b[19..];
     let mut micros: i64 = 0;
     if let Some((&b'.', frac)) = rest.split_first() {

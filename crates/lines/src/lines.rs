@@ -19,6 +19,10 @@ pub enum Line<'a> {
     Complete {
         /// The line's bytes (a trailing `\r` is still there).
         bytes: &'a [u8],
+        /// The same bytes as text, when the reader already knows them to be UTF-8 (it
+        /// validates whole blocks of lines at once, which costs a fraction of validating each
+        /// line); `None`: not checked, the caller validates.
+        text: Option<&'a str>,
         /// Offset of the first byte in the (decompressed) stream.
         offset: u64,
         /// Whether a `\n` ended it (only the last line of a stream can lack one).
@@ -86,6 +90,10 @@ pub struct LineReader<R> {
     /// The partial first line still has to be dropped (done on the first read, so that a
     /// read error surfaces from [`LineReader::next_line`]).
     skip_pending: bool,
+    /// `buf[valid_start..valid_end]` is valid UTF-8 and ends after a `\n` (or is empty):
+    /// whole lines validated in bulk.
+    valid_start: usize,
+    valid_end: usize,
 }
 
 impl<R: Read> LineReader<R> {
@@ -112,6 +120,8 @@ impl<R: Read> LineReader<R> {
             head: Vec::new(),
             bytes_read: 0,
             skip_pending: skip_partial_first_line,
+            valid_start: 0,
+            valid_end: 0,
         }
     }
 
@@ -129,6 +139,9 @@ impl<R: Read> LineReader<R> {
             self.buf.copy_within(self.pos..self.filled, 0);
             self.buf_offset += self.pos as u64;
             self.filled -= self.pos;
+            // The validated bytes moved with the rest (those before pos are gone).
+            self.valid_start = self.valid_start.saturating_sub(self.pos);
+            self.valid_end = self.valid_end.saturating_sub(self.pos);
             self.pos = 0;
         }
         if self.filled == self.buf.len() {
@@ -171,6 +184,8 @@ impl<R: Read> LineReader<R> {
             self.buf_offset += self.filled as u64;
             self.pos = 0;
             self.filled = 0;
+            self.valid_start = 0;
+            self.valid_end = 0;
             if !self.fill()? {
                 return Ok((skipped, false));
             }
@@ -195,8 +210,21 @@ impl<R: Read> LineReader<R> {
                 let start = self.pos;
                 let end = self.pos + searched + i;
                 self.pos = end + 1;
+                if end >= self.valid_end {
+                    self.validate_from(start);
+                }
+                let bytes = &self.buf[start..end];
+                let text = (start >= self.valid_start && end < self.valid_end).then(|| {
+                    // SAFETY: `buf[valid_start..valid_end]` was checked to be UTF-8 by
+                    // `validate_from` and has not changed since (the buffer changes only past
+                    // `filled`, and by compaction, which moves the validated bounds with the
+                    // bytes). `start` is `valid_start` or follows a `\n`, and `end` is a `\n`
+                    // inside the region: both are character boundaries, so the line is UTF-8.
+                    unsafe { std::str::from_utf8_unchecked(bytes) }
+                });
                 return Ok(Some(Line::Complete {
-                    bytes: &self.buf[start..end],
+                    bytes,
+                    text,
                     offset: self.buf_offset + start as u64,
                     terminated: true,
                 }));
@@ -213,12 +241,31 @@ impl<R: Read> LineReader<R> {
                 self.pos = self.filled;
                 return Ok(Some(Line::Complete {
                     bytes: &self.buf[start..self.filled],
+                    text: None,
                     offset: self.buf_offset + start as u64,
                     terminated: false,
                 }));
             }
             // fill() may have moved data to the buffer start; `searched` is relative to pos.
         }
+    }
+
+    /// Validates, as UTF-8, the whole lines buffered from `start` (the start of the next line
+    /// to hand out) on, or those up to the first invalid byte, and records them as the
+    /// validated region. One pass over a block is far cheaper than one call per line.
+    fn validate_from(&mut self, start: usize) {
+        let from = if self.valid_end > start && self.valid_start <= start { self.valid_end } else { start };
+        let Some(last) = memchr::memrchr(b'\n', &self.buf[from..self.filled]) else { return };
+        let region = &self.buf[from..from + last + 1];
+        let valid = match simdutf8::compat::from_utf8(region) {
+            Ok(_) => region.len(),
+            // Up to the last line that ends before the first invalid byte.
+            Err(e) => memchr::memrchr(b'\n', &region[..e.valid_up_to()]).map_or(0, |nl| nl + 1),
+        };
+        if from == start {
+            self.valid_start = start;
+        }
+        self.valid_end = from + valid;
     }
 
     fn too_long(&mut self) -> io::Result<Line<'_>> {
@@ -239,7 +286,12 @@ mod tests {
         let mut out = vec![];
         while let Some(l) = r.next_line().unwrap() {
             out.push(match l {
-                Line::Complete { bytes, offset, .. } => (String::from_utf8_lossy(bytes).into_owned(), offset),
+                Line::Complete { bytes, text, offset, .. } => {
+                    if let Some(text) = text {
+                        assert_eq!(text.as_bytes(), bytes, "the text is the line");
+                    }
+                    (String::from_utf8_lossy(bytes).into_owned(), offset)
+                }
                 Line::TooLong { head, offset, len, .. } => {
                     (format!("LONG{len}:{}", String::from_utf8_lossy(&head[..4])), offset)
                 }
@@ -261,6 +313,33 @@ mod tests {
         data.extend(b"\ny\n");
         let got = collect(&data, 4096, 10_000, false);
         assert_eq!(got, [("x".into(), 0), ("LONG50000:aaaa".into(), 2), ("y".into(), 50_003)]);
+    }
+
+    #[test]
+    fn lines_come_as_text_when_valid_and_never_when_not() {
+        let mut data = Vec::new();
+        for i in 0..200 {
+            match i % 7 {
+                3 => data.extend_from_slice(b"bad \xff\xfe byte"),
+                5 => data.extend_from_slice("caf\u{e9} \u{1F600}".as_bytes()),
+                _ => data.extend_from_slice(format!("line {i}").as_bytes()),
+            }
+            data.push(b'\n');
+        }
+        for block in [1, 3, 7, 64, 4096] {
+            let mut reader = LineReader::new(&data[..], 0, block, 100, false);
+            let mut lines = 0;
+            while let Some(line) = reader.next_line().unwrap() {
+                let Line::Complete { bytes, text, .. } = line else { panic!("no long lines here") };
+                let valid = std::str::from_utf8(bytes).is_ok();
+                assert!(text.is_none() || valid, "invalid UTF-8 never comes as text (block {block})");
+                if block >= 64 && valid {
+                    assert_eq!(text.map(str::as_bytes), Some(bytes), "block {block}: a valid line {lines} comes as text");
+                }
+                lines += 1;
+            }
+            assert_eq!(lines, 200);
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::Result;
 use datafusion::physical_plan::metrics::{ScopedTimerGuard, Time};
-use logfusion_formats::{BatchBuilder, FileContext, LineParser, Reject, RejectReason, ResolvedFormat, prepare_line};
+use logfusion_formats::{
+    BatchBuilder, FileContext, LineParser, Reject, RejectReason, ResolvedFormat, prepare_line, prepare_text,
+};
 
 use crate::accounting::ScanCounters;
 use logfusion_lines::{Line, LineReader};
@@ -209,7 +211,8 @@ fn parse_line(
     max_line_bytes: usize,
 ) -> std::result::Result<(), Reject> {
     match line {
-        Line::Complete { bytes, .. } => prepare_line(bytes).and_then(|text| parser.parse(text, rows)),
+        Line::Complete { text: Some(text), .. } => prepare_text(text).and_then(|text| parser.parse(text, rows)),
+        Line::Complete { bytes, text: None, .. } => prepare_line(bytes).and_then(|text| parser.parse(text, rows)),
         Line::TooLong { len, .. } => Err(Reject::new(
             RejectReason::LineTooLong,
             format!("line of {len} bytes is longer than max_line_bytes ({max_line_bytes})"),
