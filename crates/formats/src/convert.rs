@@ -1,7 +1,7 @@
 //! Text → typed [`Value`] conversion shared by the user-configurable formats.
 
 use crate::columns::{ColumnType, Value};
-use crate::time::{TimeRules, TimestampFormat};
+use crate::time::{DateCache, TimeLayout, TimeRules, TimestampFormat};
 
 /// How to read text into a typed value: the source's time rules and how timestamps are written.
 #[derive(Debug, Clone, Default)]
@@ -10,6 +10,30 @@ pub struct ConvertOptions {
     pub time: TimeRules,
     /// How timestamps are written.
     pub timestamp_format: TimestampFormat,
+    /// The fast reader of `timestamp_format`, when it is a plain strftime layout.
+    layout: Option<TimeLayout>,
+    /// The date of the last timestamp the layout read.
+    dates: DateCache,
+}
+
+impl ConvertOptions {
+    /// Options reading timestamps written as `timestamp_format` by `time`'s rules.
+    pub fn new(time: TimeRules, timestamp_format: TimestampFormat) -> Self {
+        let layout = timestamp_format.layout();
+        ConvertOptions { time, timestamp_format, layout, dates: DateCache::default() }
+    }
+
+    /// A timestamp's UTC microseconds: through the fast layout when it reads the text, else
+    /// the format's own (chrono) reader.
+    #[inline]
+    pub fn timestamp(&self, text: &str) -> Option<i64> {
+        if let Some(layout) = &self.layout
+            && let Some(naive) = layout.parse_naive_micros(text.as_bytes(), &self.dates)
+        {
+            return self.time.local_to_utc(naive);
+        }
+        self.timestamp_format.parse(text, &self.time)
+    }
 }
 
 /// Converts `text` to a value of type `ty`. For non-string types an empty text or `-` is null.
@@ -38,7 +62,7 @@ pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) ->
             "false" | "FALSE" | "False" | "0" | "no" => Ok(Value::Bool(false)),
             _ => Err(bad("a boolean")),
         },
-        ColumnType::Timestamp => opts.timestamp_format.parse(text, &opts.time).map(Value::Timestamp).ok_or_else(|| {
+        ColumnType::Timestamp => opts.timestamp(text).map(Value::Timestamp).ok_or_else(|| {
             format!(
                 "{:?} is not a timestamp in format {}",
                 crate::escape::escape_excerpt(text.as_bytes(), 64),

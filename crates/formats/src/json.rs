@@ -190,7 +190,7 @@ impl JsonParser {
             }
             (Kind::String { escaped: false }, ColumnType::String) => Staged::Span(span.start + 1, span.end - 1),
             (Kind::String { escaped }, _) => {
-                let (texts, dates) = (&mut self.texts, &mut self.dates);
+                let (texts, dates) = (&mut self.texts, &self.dates);
                 let s: &str = if escaped {
                     if !unescape(text, &mut texts[i]) {
                         return None;
@@ -311,7 +311,7 @@ fn convert<'a>(
 
 /// A timestamp string as the reference reads it (RFC 3339 dates remembered in `dates`).
 #[inline]
-fn timestamp(s: &str, convert: &ConvertOptions, dates: &mut DateCache) -> Option<i64> {
+fn timestamp(s: &str, convert: &ConvertOptions, dates: &DateCache) -> Option<i64> {
     match &convert.timestamp_format {
         TimestampFormat::Rfc3339 => parse_rfc3339_with(s.as_bytes(), dates).and_then(|p| p.to_utc(&convert.time)),
         f => f.parse(s, &convert.time),

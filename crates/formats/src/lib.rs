@@ -28,6 +28,7 @@ mod json_scan;
 mod keyvalue;
 mod logfmt;
 mod regex_format;
+mod regex_linear;
 mod reject;
 #[cfg(test)]
 mod roundtrip_tests;
@@ -49,7 +50,7 @@ pub use logfmt::LogfmtOptions;
 pub use regex_format::RegexOptions;
 pub use reject::{Reject, RejectReason};
 pub use syslog::SyslogOptions;
-pub use time::{DEFAULT_EPOCH_YEARS, DstPolicy, TimeRules, TimeZoneError, TimeZoneSpec, TimestampFormat};
+pub use time::{DEFAULT_EPOCH_YEARS, DstPolicy, TimeLayout, TimeRules, TimeZoneError, TimeZoneSpec, TimestampFormat};
 
 use access::{AccessLogParser, access_columns};
 use convert::ConvertOptions;
@@ -301,7 +302,7 @@ impl ResolvedFormat {
 
     /// A new parser for one file (or byte range of it).
     pub fn parser(&self, ctx: &FileContext) -> Box<dyn LineParser> {
-        let convert = |timestamp_format: TimestampFormat| ConvertOptions { time: self.time, timestamp_format };
+        let convert = |timestamp_format: TimestampFormat| ConvertOptions::new(self.time, timestamp_format);
         match &self.compiled {
             Compiled::Access(o) => Box::new(AccessLogParser::new(o)),
             Compiled::Syslog(o) => Box::new(SyslogParser::new(o, self.time, ctx)),

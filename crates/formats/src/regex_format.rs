@@ -11,6 +11,7 @@ use crate::FormatError;
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
 use crate::convert::{ConvertOptions, convert_text};
 use crate::reject::{Reject, RejectReason};
+use crate::regex_linear::LinearPattern;
 use crate::time::TimestampFormat;
 
 /// Options of a user-defined regex format.
@@ -33,6 +34,9 @@ pub struct RegexOptions {
 pub struct CompiledRegex {
     /// The compiled pattern.
     pub regex: Regex,
+    /// The pattern as a one-pass walk, when it is a plain anchored sequence (see
+    /// [`LinearPattern`]): tried first, the regex deciding when the walk fails.
+    pub linear: Option<LinearPattern>,
     /// Columns, one per named group, in the order the groups appear.
     pub columns: Vec<ColumnSpec>,
     /// Capture-group index of each column.
@@ -61,7 +65,8 @@ pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> 
     if let Some(unknown) = opts.columns.keys().find(|k| !columns.iter().any(|c| &c.name == *k)) {
         return Err(FormatError::UnknownColumn { column: unknown.clone() });
     }
-    Ok(CompiledRegex { regex, columns, group_of_column })
+    let linear = LinearPattern::compile(&opts.pattern);
+    Ok(CompiledRegex { regex, linear, columns, group_of_column })
 }
 
 /// The regex crate's multi-line syntax errors (pattern, caret, reason) as one line.
@@ -74,40 +79,86 @@ fn one_line(message: &str) -> String {
 pub struct RegexParser {
     compiled: CompiledRegex,
     locations: CaptureLocations,
+    /// Each group's byte range in the current line, from the one-pass walk.
+    spans: Vec<(usize, usize)>,
+    /// Each column's converted value in the current line.
+    cells: Vec<Cell>,
     convert: ConvertOptions,
+}
+
+/// A column's value in the current line, without borrowing the line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell {
+    Null,
+    /// Text at `line[start..end]`.
+    Span(usize, usize),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+    Timestamp(i64),
 }
 
 impl RegexParser {
     /// A parser for a compiled format.
     pub fn new(compiled: CompiledRegex, convert: ConvertOptions) -> Self {
         let locations = compiled.regex.capture_locations();
-        RegexParser { compiled, locations, convert }
+        let spans = vec![(0, 0); compiled.linear.as_ref().map_or(0, LinearPattern::groups)];
+        let cells = vec![Cell::Null; compiled.columns.len()];
+        RegexParser { compiled, locations, spans, cells, convert }
+    }
+
+    /// The byte range of group `g` in the line just matched.
+    #[inline]
+    fn group(&self, walked: bool, g: usize) -> Option<(usize, usize)> {
+        if walked { self.spans.get(g).copied() } else { self.locations.get(g) }
     }
 }
 
 impl crate::LineParser for RegexParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
-        if self.compiled.regex.captures_read(&mut self.locations, line).is_none() {
+        let walked = self.compiled.linear.as_ref().is_some_and(|l| l.captures(line, &mut self.spans));
+        if !walked && self.compiled.regex.captures_read(&mut self.locations, line).is_none() {
             return Err(Reject::new(RejectReason::RegexMismatch, "the line does not match the format's pattern"));
         }
-        let mut staged = Vec::with_capacity(self.compiled.columns.len());
-        for (c, &g) in self.compiled.columns.iter().zip(&self.compiled.group_of_column) {
-            let v = match self.locations.get(g) {
-                None => Value::Null,
-                Some((s, e)) => convert_text(&line[s..e], c.column_type, &self.convert).map_err(|d| {
-                    let reason = if c.column_type == ColumnType::Timestamp {
-                        RejectReason::BadTimestamp
-                    } else {
-                        RejectReason::BadField
-                    };
-                    Reject::new(reason, format!("group {:?}: {d}", c.name))
-                })?,
+        // Every group is converted (validated), whatever the query builds; then the
+        // projected ones are appended.
+        for i in 0..self.compiled.columns.len() {
+            let column = &self.compiled.columns[i];
+            let cell = match self.group(walked, self.compiled.group_of_column[i]) {
+                None => Cell::Null,
+                Some((s, e)) if column.column_type == ColumnType::String => Cell::Span(s, e),
+                Some((s, e)) => match convert_text(&line[s..e], column.column_type, &self.convert) {
+                    Ok(Value::Int(v)) => Cell::Int(v),
+                    Ok(Value::UInt(v)) => Cell::UInt(v),
+                    Ok(Value::Float(v)) => Cell::Float(v),
+                    Ok(Value::Bool(v)) => Cell::Bool(v),
+                    Ok(Value::Timestamp(v)) => Cell::Timestamp(v),
+                    Ok(Value::Null | Value::Str(_) | Value::String(_)) => Cell::Null,
+                    Err(detail) => {
+                        let reason = if column.column_type == ColumnType::Timestamp {
+                            RejectReason::BadTimestamp
+                        } else {
+                            RejectReason::BadField
+                        };
+                        return Err(Reject::new(reason, format!("group {:?}: {detail}", column.name)));
+                    }
+                },
             };
-            staged.push(v);
+            self.cells[i] = cell;
         }
-        for (i, v) in staged.iter().enumerate() {
+        for (i, cell) in self.cells.iter().enumerate() {
             if let Some(b) = out.column(i) {
-                b.append_value(v);
+                let value = match *cell {
+                    Cell::Null => Value::Null,
+                    Cell::Span(s, e) => Value::Str(&line[s..e]),
+                    Cell::Int(v) => Value::Int(v),
+                    Cell::UInt(v) => Value::UInt(v),
+                    Cell::Float(v) => Value::Float(v),
+                    Cell::Bool(v) => Value::Bool(v),
+                    Cell::Timestamp(v) => Value::Timestamp(v),
+                };
+                b.append_value(&value);
             }
         }
         Ok(())
@@ -132,7 +183,7 @@ mod tests {
         let cols = c.columns.clone();
         let mut p = RegexParser::new(
             c,
-            ConvertOptions { timestamp_format: opts.timestamp_format.clone(), ..Default::default() },
+            ConvertOptions::new(Default::default(), opts.timestamp_format.clone()),
         );
         let mut out = BatchBuilder::new(&cols, &[0, 2, 3], 4);
         p.parse("1970-01-01 00:00:01 INFO 200 ok", &mut out).unwrap();

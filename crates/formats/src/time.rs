@@ -141,16 +141,15 @@ impl ParsedTime {
 /// for hours, so most timestamps skip the calendar arithmetic.
 #[derive(Debug, Clone, Default)]
 pub struct DateCache {
-    date: [u8; 10],
-    days: Option<i64>,
+    last: std::cell::Cell<Option<([u8; 10], i64)>>,
 }
 
 impl DateCache {
     /// Days since the epoch of the date `ymd` (`yyyy-mm-dd`), or `None` if it is not one.
     #[inline]
-    pub fn days(&mut self, ymd: &[u8]) -> Option<i64> {
-        if let Some(days) = self.days
-            && ymd == self.date
+    pub fn days(&self, ymd: &[u8]) -> Option<i64> {
+        if let Some((date, days)) = self.last.get()
+            && ymd == date
         {
             return Some(days);
         }
@@ -161,20 +160,19 @@ impl DateCache {
             return None;
         }
         let days = days_from_civil(year, month, day);
-        self.date.copy_from_slice(&ymd[..10]);
-        self.days = Some(days);
+        self.last.set(Some((ymd.get(..10)?.try_into().ok()?, days)));
         Some(days)
     }
 }
 
 /// Parses `2026-10-01T12:00:00[.ffffff][Z|±hh:mm|±hhmm]` (a space may replace `T`).
 pub fn parse_rfc3339(b: &[u8]) -> Option<ParsedTime> {
-    parse_rfc3339_with(b, &mut DateCache::default())
+    parse_rfc3339_with(b, &DateCache::default())
 }
 
 /// [`parse_rfc3339`], remembering the date in `cache`.
 #[inline]
-pub fn parse_rfc3339_with(b: &[u8], cache: &mut DateCache) -> Option<ParsedTime> {
+pub fn parse_rfc3339_with(b: &[u8], cache: &DateCache) -> Option<ParsedTime> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
     }
@@ -403,7 +401,161 @@ impl From<TimestampFormat> for String {
     }
 }
 
+/// A strftime pattern made of fixed-width numbers and literal text (`%Y-%m-%d %H:%M:%S%.3f`
+/// and its kind), read without chrono. It takes a subset of what chrono takes (two digits
+/// where chrono takes one or two, one space where chrono takes any), with the same values;
+/// anything else (no match, a leap second) is left to chrono.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeLayout {
+    items: Vec<LayoutItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LayoutItem {
+    Literal(Box<[u8]>),
+    /// `%Y`: four digits.
+    Year,
+    /// `%m`, `%d`, `%H`, `%M`, `%S`: two digits each.
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    /// `%.3f`, `%.6f`, `%.9f` (`Some(digits)`) or `%.f` (`None`: 1 to 9 digits): a `.` and the
+    /// fraction, or nothing (chrono makes them optional).
+    Fraction(Option<usize>),
+}
+
+impl TimeLayout {
+    /// The layout of `pattern`, or `None` when it holds anything but `%Y %m %d %H %M %S %.f
+    /// %.3f %.6f %.9f %%` and literal text, or lacks a full date.
+    pub fn compile(pattern: &str) -> Option<TimeLayout> {
+        let mut items = Vec::new();
+        let mut literal = Vec::new();
+        let mut rest = pattern;
+        while let Some(c) = rest.chars().next() {
+            if c != '%' {
+                literal.extend_from_slice(&rest.as_bytes()[..c.len_utf8()]);
+                rest = &rest[c.len_utf8()..];
+                continue;
+            }
+            let (item, len) = match rest.get(1..3).unwrap_or(rest.get(1..2).unwrap_or("")) {
+                s if s.starts_with('Y') => (LayoutItem::Year, 2),
+                s if s.starts_with('m') => (LayoutItem::Month, 2),
+                s if s.starts_with('d') => (LayoutItem::Day, 2),
+                s if s.starts_with('H') => (LayoutItem::Hour, 2),
+                s if s.starts_with('M') => (LayoutItem::Minute, 2),
+                s if s.starts_with('S') => (LayoutItem::Second, 2),
+                s if s.starts_with('%') => {
+                    literal.push(b'%');
+                    rest = &rest[2..];
+                    continue;
+                }
+                ".f" => (LayoutItem::Fraction(None), 3),
+                ".3" | ".6" | ".9" if rest.get(3..4) == Some("f") => {
+                    (LayoutItem::Fraction(Some(usize::from(rest.as_bytes()[2] - b'0'))), 4)
+                }
+                _ => return None,
+            };
+            if !literal.is_empty() {
+                items.push(LayoutItem::Literal(std::mem::take(&mut literal).into()));
+            }
+            items.push(item);
+            rest = &rest[len..];
+        }
+        if !literal.is_empty() {
+            items.push(LayoutItem::Literal(literal.into()));
+        }
+        let has = |wanted: LayoutItem| items.iter().filter(|i| **i == wanted).count() == 1;
+        let once = |wanted: LayoutItem| items.iter().filter(|i| **i == wanted).count() <= 1;
+        let full_date = has(LayoutItem::Year) && has(LayoutItem::Month) && has(LayoutItem::Day);
+        let single = [LayoutItem::Hour, LayoutItem::Minute, LayoutItem::Second].into_iter().all(once)
+            && items.iter().filter(|i| matches!(i, LayoutItem::Fraction(_))).count() <= 1;
+        // chrono reads a time only with an hour and a minute (a second and its fraction
+        // optional, in that order); with less it reads the date alone, at midnight.
+        let present = |wanted: LayoutItem| items.contains(&wanted);
+        let fraction = items.iter().any(|i| matches!(i, LayoutItem::Fraction(_)));
+        let time = match (present(LayoutItem::Hour), present(LayoutItem::Minute), present(LayoutItem::Second)) {
+            (false, false, false) => !fraction,
+            (true, true, false) => !fraction,
+            (true, true, true) => true,
+            _ => false,
+        };
+        (full_date && single && time).then_some(TimeLayout { items })
+    }
+
+    /// The naive (zone-less) time of `text` in µs since the epoch, or `None` when `text` is
+    /// not in this layout as this reader takes it (chrono may still read it).
+    pub fn parse_naive_micros(&self, text: &[u8], dates: &DateCache) -> Option<i64> {
+        let mut ymd = *b"0000-00-00";
+        let (mut hour, mut minute, mut second, mut micros) = (0i64, 0i64, 0i64, 0i64);
+        let mut i = 0;
+        let two = |i: &mut usize| -> Option<u32> {
+            let v = digits(text.get(*i..*i + 2)?)?;
+            *i += 2;
+            Some(v)
+        };
+        for item in &self.items {
+            match item {
+                LayoutItem::Literal(bytes) => {
+                    if !text.get(i..)?.starts_with(bytes) {
+                        return None;
+                    }
+                    i += bytes.len();
+                }
+                LayoutItem::Year => {
+                    let year = text.get(i..i + 4)?;
+                    digits(year)?;
+                    ymd[..4].copy_from_slice(year);
+                    i += 4;
+                }
+                LayoutItem::Month => {
+                    ymd[5..7].copy_from_slice(text.get(i..i + 2)?);
+                    two(&mut i)?;
+                }
+                LayoutItem::Day => {
+                    ymd[8..10].copy_from_slice(text.get(i..i + 2)?);
+                    two(&mut i)?;
+                }
+                LayoutItem::Hour => hour = i64::from(two(&mut i).filter(|&h| h < 24)?),
+                LayoutItem::Minute => minute = i64::from(two(&mut i).filter(|&m| m < 60)?),
+                // A leap second (60) is chrono's business.
+                LayoutItem::Second => second = i64::from(two(&mut i).filter(|&s| s < 60)?),
+                LayoutItem::Fraction(width) => {
+                    if text.get(i) == Some(&b'.') {
+                        let count = text[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                        let ok = match width {
+                            Some(w) => count == *w,
+                            None => (1..=9).contains(&count),
+                        };
+                        if !ok {
+                            return None;
+                        }
+                        let frac = &text[i + 1..i + 1 + count];
+                        micros = frac.iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0'))
+                            * 10i64.pow(6u32.saturating_sub(count as u32));
+                        i += 1 + count;
+                    }
+                }
+            }
+        }
+        if i != text.len() {
+            return None;
+        }
+        let days = dates.days(&ymd)?;
+        Some(((days * 86_400 + hour * 3600 + minute * 60 + second) * MICROS_PER_SEC) + micros)
+    }
+}
+
 impl TimestampFormat {
+    /// The fast layout of a naive strftime format (see [`TimeLayout`]), if it has one.
+    pub fn layout(&self) -> Option<TimeLayout> {
+        match self {
+            TimestampFormat::Strftime(pattern) => TimeLayout::compile(pattern),
+            _ => None,
+        }
+    }
+
     /// Parses `text` to UTC microseconds by the source's `rules` (zone of naive text,
     /// daylight saving, plausible epoch numbers).
     pub fn parse(&self, text: &str, rules: &TimeRules) -> Option<i64> {
@@ -432,6 +584,49 @@ impl TimestampFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LAYOUTS: [&str; 6] =
+        ["%Y-%m-%d %H:%M:%S%.3f", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S%.f", "%Y%m%d", "%Y-%m-%d %%%H:%M"];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// A time the layout reads is the time chrono reads; what it does not read is chrono's.
+        #[test]
+        fn the_layout_reads_what_chrono_reads(
+            y in 1960u32..2300, mo in 0u32..14, d in 0u32..33, h in 0u32..25, mi in 0u32..61, s in 0u32..62,
+            frac in "[0-9]{0,10}", sep in proptest::prop_oneof![" ", "T", "  ", ""],
+        ) {
+            for pattern in LAYOUTS {
+                let layout = TimeLayout::compile(pattern).unwrap();
+                let text = match pattern {
+                    "%d/%m/%Y %H:%M" => format!("{d:02}/{mo:02}/{y:04}{sep}{h:02}:{mi:02}"),
+                    "%Y%m%d" => format!("{y:04}{mo:02}{d:02}"),
+                    "%Y-%m-%d %%%H:%M" => format!("{y:04}-{mo:02}-{d:02}{sep}%{h:02}:{mi:02}"),
+                    _ => format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{}", if frac.is_empty() { String::new() } else { format!(".{frac}") }),
+                };
+                let rules = TimeRules::default();
+                let chrono = TimestampFormat::Strftime(pattern.into()).parse(&text, &rules);
+                if let Some(naive) = layout.parse_naive_micros(text.as_bytes(), &DateCache::default()) {
+                    proptest::prop_assert_eq!(rules.local_to_utc(naive), chrono, "{} reading {:?}", pattern, text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_fixed_layouts_compile() {
+        assert!(TimeLayout::compile("%Y-%m-%d %H:%M:%S%.3f").is_some());
+        assert!(TimeLayout::compile("%H:%M:%S").is_none(), "no date");
+        assert!(TimeLayout::compile("%Y-%m-%d %H:%M:%S %z").is_none(), "an offset");
+        assert!(TimeLayout::compile("%b %d %Y").is_none(), "a month name");
+        assert!(TimeLayout::compile("%Y-%m-%d %H:%H").is_none(), "a field twice");
+        assert!(TimeLayout::compile("%Y-%m-%d %H").is_none(), "an hour alone: chrono reads the date alone");
+        let layout = TimeLayout::compile("%Y-%m-%d %H:%M:%S%.3f").unwrap();
+        let micros = layout.parse_naive_micros(b"2026-10-01 00:00:01.120", &DateCache::default());
+        assert_eq!(micros, Some((days_from_civil(2026, 10, 1) * 86_400 + 1) * MICROS_PER_SEC + 120_000));
+        assert_eq!(layout.parse_naive_micros(b"2026-10-01 00:00:60.000", &DateCache::default()), None, "chrono's");
+    }
 
     #[test]
     fn epoch_numbers_of_the_wrong_magnitude_are_refused() {

@@ -15,7 +15,8 @@ use logfusion_engine::ByteSize;
 /// Arguments of `logfusion gen`.
 #[derive(Debug, clap::Args)]
 pub struct GenArgs {
-    /// Format to generate: access, syslog, json, logfmt.
+    /// Format to generate: access, syslog, json, logfmt, or app (`2026-10-01 00:00:00.123
+    /// [INFO] component: message`, the layout of `data/custom/app.log`, for regex formats).
     #[arg(long, default_value = "access")]
     format: String,
     /// Approximate size, e.g. 512MiB or 5GiB.
@@ -149,6 +150,17 @@ fn line(format: &str, rng: &mut Rng, t: u64, out: &mut String) {
                 rng.pick(&MESSAGES)
             );
         }
+        "app" => {
+            // The layout of `data/custom/app.log` (a user-defined regex format).
+            let _ = write!(
+                out,
+                "2026-10-{day:02} {h:02}:{m:02}:{s:02}.{:03} [{}] {}: {}",
+                rng.below(1000),
+                rng.pick(&["DEBUG", "INFO", "INFO", "INFO", "WARN", "ERROR"]),
+                rng.pick(&APPS),
+                rng.pick(&MESSAGES)
+            );
+        }
         "json" => {
             let _ = write!(
                 out,
@@ -177,8 +189,8 @@ fn line(format: &str, rng: &mut Rng, t: u64, out: &mut String) {
 fn generate(format: &str, bytes: u64, malformed_every: u64, seed: u64, out: &Path) -> anyhow::Result<()> {
     let format = match format {
         "access" | "combined" | "nginx" => "access",
-        "syslog" | "json" | "logfmt" => format,
-        other => bail!("gen: unknown format {other:?} (access, syslog, json, logfmt)"),
+        "syslog" | "json" | "logfmt" | "app" => format,
+        other => bail!("gen: unknown format {other:?} (access, syslog, json, logfmt, app)"),
     };
     let sink: Box<dyn Write> = if out == Path::new("-") {
         Box::new(std::io::stdout().lock())
