@@ -45,6 +45,7 @@ pub use error::{Error, Result};
 pub use file_format::{FILE_COLUMN, LINE_COLUMN, LogFormat, LogScanOptions};
 pub use location::{LogLocation, display_name, store_for};
 pub use logfusion_lines::Compression;
+pub use opener::FirstLine;
 pub use scan::health::{FileHealth, RejectExample, health_schema};
 pub use scan::in_scan;
 pub use scan::rejects::rejects_schema;

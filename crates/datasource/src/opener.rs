@@ -32,6 +32,12 @@ use crate::table::LogTableOptions;
 use logfusion_lines::LineReader;
 use logfusion_lines::decompressing_reader;
 
+/// The line number of the first line of a byte range, attached to its [`PartitionedFile`] by a
+/// caller that knows it (the tail of a file whose start was read before): the scan then does
+/// not count the lines before the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstLine(pub u64);
+
 /// Batches buffered between a scan thread and the query.
 const CHANNEL_BATCHES: usize = 2;
 /// Bytes read from the end of a file to find its last line.
@@ -77,6 +83,8 @@ pub(crate) struct LogOpener {
 /// Where and how one scan reads.
 struct Plan {
     job: Arc<ScanJob>,
+    /// The number of the range's first line, when the caller knows it.
+    first_line: Option<u64>,
     output: ScanOutput,
     /// The file as listed.
     file: PartitionedFile,
@@ -113,7 +121,10 @@ impl FileOpener for LogOpener {
         if start > 0 && !plain {
             return Err(Error::CompressedRange { file: name, compression: "compressed" }.into());
         }
-        let count_lines = start > 0 && self.output.needs_line_numbers();
+        // A range whose first line's number is known (the tail of a file whose start is
+        // cached) needs no counting.
+        let first_line = file.extension::<FirstLine>().map(|f| f.0);
+        let count_lines = start > 0 && self.output.needs_line_numbers() && first_line.is_none();
         let first = start.saturating_sub(1);
         // Counting the lines before a range starts at its index block, in the same read.
         let read_from = if count_lines { first - first % BLOCK } else { first };
@@ -143,6 +154,7 @@ impl FileOpener for LogOpener {
         };
         let plan = Plan {
             job,
+            first_line,
             output: self.output.clone(),
             member,
             file,
@@ -241,7 +253,7 @@ fn run_scan(
     tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
 ) -> Result<()> {
     let job = &plan.job;
-    let mut first_line_no = 1;
+    let mut first_line_no = plan.first_line.unwrap_or(1);
     let mut raw = raw;
     if plan.count_lines {
         match lines_before(&mut raw, plan, source, counters) {

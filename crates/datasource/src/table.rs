@@ -124,25 +124,28 @@ impl LogTable {
         register_providers(ctx, &self.providers(max_line_bytes)?)
     }
 
+    /// The scan options of this table's `kind` table.
+    pub fn options(&self, kind: TableKind, max_line_bytes: usize) -> LogTableOptions {
+        let compressed: HashSet<String> =
+            self.files.iter().filter(|f| f.compression.is_compressed()).map(|f| f.meta.location.to_string()).collect();
+        LogTableOptions {
+            table: self.name.clone(),
+            format: self.format.clone(),
+            kind,
+            max_line_bytes,
+            compressed: Arc::new(compressed),
+            read_block: DEFAULT_READ_BLOCK,
+        }
+    }
+
     /// The providers of the rows, rejects and profile tables, by table name, with the store
     /// their files are in: built once, they can be registered in any number of sessions.
     pub fn providers(&self, max_line_bytes: usize) -> Result<TableProviders> {
         let store_url = self.store_url()?;
         let store = store_for(&store_url)?;
-        let compressed: Arc<HashSet<String>> = Arc::new(
-            self.files.iter().filter(|f| f.compression.is_compressed()).map(|f| f.meta.location.to_string()).collect(),
-        );
         let mut tables = Vec::new();
         for kind in TableKind::ALL {
-            let options = LogTableOptions {
-                table: self.name.clone(),
-                format: self.format.clone(),
-                kind,
-                max_line_bytes,
-                compressed: compressed.clone(),
-                read_block: DEFAULT_READ_BLOCK,
-            };
-            let provider = LogTableProvider::new(options, store_url.clone(), &self.files);
+            let provider = LogTableProvider::new(self.options(kind, max_line_bytes), store_url.clone(), &self.files);
             tables.push((kind.table_name(&self.name), Arc::new(provider)));
         }
         Ok(TableProviders { store_url, store, tables })
@@ -196,8 +199,9 @@ impl LogTableProvider {
         LogTableProvider::with_files(options, store_url, files)
     }
 
-    /// A provider scanning `files` as DataFusion lists them (archive members as extensions).
-    pub(crate) fn with_files(options: LogTableOptions, store_url: ObjectStoreUrl, files: Vec<PartitionedFile>) -> Self {
+    /// A provider scanning `files` as DataFusion lists them (archive members as extensions;
+    /// a byte range, with a [`crate::FirstLine`], for the tail of a file).
+    pub fn with_files(options: LogTableOptions, store_url: ObjectStoreUrl, files: Vec<PartitionedFile>) -> Self {
         let format = LogFormat::new(options);
         let schema = format.table_schema();
         LogTableProvider { format, schema, store_url, files }

@@ -102,6 +102,9 @@ pub struct Config {
     /// (see [`ClusterConfig`]).
     #[serde(default)]
     pub cluster: ClusterConfig,
+    /// The cache of `logfusion run`: parsed columns and results (see [`CacheConfig`]).
+    #[serde(default)]
+    pub cache: CacheConfig,
 }
 
 impl Default for Config {
@@ -121,6 +124,7 @@ impl Default for Config {
             epoch_years: None,
             network: None,
             cluster: ClusterConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -282,6 +286,62 @@ impl ClusterConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// The `cache:` section: where `logfusion run` keeps what it parsed and computed, so that a
+/// suite parses each table once and a second run over unchanged files reuses it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// The cache folder (default: `cache/` in the user's state folder; relative to the
+    /// config file).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Disk the cache may take; the least recently used entries go first (default 2 GiB).
+    #[serde(default = "default_cache_bytes")]
+    pub max_bytes: ByteSize,
+    /// Memory for a run's parsed columns; a table larger than this is read from the cache
+    /// folder by each statement instead (default 1 GiB).
+    #[serde(default = "default_cache_memory")]
+    pub memory: ByteSize,
+    /// Whether results are cached too: a statement whose tables and SQL did not change
+    /// since it ran is answered from its stored result (default true).
+    #[serde(default = "default_true")]
+    pub results: bool,
+    /// Whether `run` uses the cache at all (`--no-cache` turns it off for one run).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            dir: None,
+            max_bytes: default_cache_bytes(),
+            memory: default_cache_memory(),
+            results: true,
+            enabled: true,
+        }
+    }
+}
+
+fn default_cache_bytes() -> ByteSize {
+    ByteSize(2 << 30)
+}
+
+fn default_cache_memory() -> ByteSize {
+    ByteSize(1 << 30)
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl CacheConfig {
+    /// The cache folder: the configured one, else `cache/` in the user's state folder.
+    pub fn folder(&self) -> Option<PathBuf> {
+        self.dir.clone().or_else(|| state_dir().map(|d| d.join("cache")))
     }
 }
 
@@ -563,10 +623,10 @@ impl Config {
                 *log = base.join(&*log);
             }
         }
-        if let Some(dir) = config.cluster.work_dir.as_mut()
-            && dir.is_relative()
-        {
-            *dir = base.join(&*dir);
+        for dir in [config.cluster.work_dir.as_mut(), config.cache.dir.as_mut()].into_iter().flatten() {
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
         }
         if let Some(tls) = config.network.as_mut().and_then(|n| n.tls.as_mut()) {
             for file in [Some(&mut tls.cert), Some(&mut tls.key), tls.client_ca.as_mut()].into_iter().flatten() {

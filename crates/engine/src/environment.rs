@@ -187,7 +187,9 @@ fn sources(options: &EnvironmentOptions, config: &Config) -> Result<Vec<SourceRe
     }
 }
 
-/// logfusion's own logs, never read as input.
+/// logfusion's own logs and cache, never read as input.
 fn own_files(config: &Config) -> Vec<PathBuf> {
-    vec![config.logging.system_log.clone(), config.logging.performance_log.clone()]
+    let mut own = vec![config.logging.system_log.clone(), config.logging.performance_log.clone()];
+    own.extend(config.cache.folder());
+    own
 }

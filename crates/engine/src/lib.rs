@@ -15,12 +15,13 @@
 //! let env = Environment::load(&EnvironmentOptions { log_dir: Some("data/samples".into()), ..Default::default() })?;
 //! env.catalog.require_tables()?;
 //! let suite = Suite::load("queries".as_ref(), &env.params(&[])?)?;
-//! let options = SuiteOptions { out: "out".into(), csv: false };
+//! let options = SuiteOptions { out: "out".into(), csv: false, cache: true };
 //! let report = env.runtime().block_on(run_suite(&env, &suite, &options, &Quiet))?;
 //! println!("{} statements in {:.3} s", report.statements.len(), report.total_seconds());
 //! # Ok(()) }
 //! ```
 
+mod cache;
 mod catalog;
 #[cfg(test)]
 mod changing_files_tests;
@@ -38,9 +39,11 @@ mod session;
 mod suite;
 mod validate;
 
+pub use cache::Cache;
+pub use cache::tables::CachedTable;
 pub use catalog::{Catalog, SourceRequest};
 pub use config::{
-    AuthConfig, ByteSize, ByteSizeError, ClusterConfig, Config, ConfigError, LimitsConfig, LoggingConfig,
+    AuthConfig, ByteSize, ByteSizeError, CacheConfig, ClusterConfig, Config, ConfigError, LimitsConfig, LoggingConfig,
     NetworkConfig, OnReadError, Role, SourceConfig, TlsConfig, TokenConfig, UserConfig, state_dir,
 };
 pub use environment::{DEFAULT_CONFIG, Environment, EnvironmentOptions, SessionFactory};

@@ -42,6 +42,10 @@ pub struct TableScanStats {
     pub scan_wait_nanos: u64,
     /// Rejects by reason code.
     pub rejects_by_reason: BTreeMap<String, u64>,
+    /// Whether the statement read the table's parsed columns from the cache of `run` instead
+    /// of scanning the files (the counts are then those of the parse that filled it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// What was measured of one executed plan: the line accounting of its scans per table, its

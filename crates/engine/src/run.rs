@@ -14,6 +14,8 @@ use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::tables::CachedTable;
+use crate::cache::{Cache, results, tables};
 use crate::environment::Environment;
 use crate::error::{EngineError, Result};
 use crate::metrics::{ExecutedPlan, JobReport, OperatorReport, ProcessUsage, TableScanStats};
@@ -73,6 +75,11 @@ pub struct StatementReport {
     /// process).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<JobReport>,
+    /// `"result"` when the statement was answered from the result the cache of `run` stored
+    /// for the same SQL over the same files (absent otherwise; a table read from the cache is
+    /// marked `cached` in `sources`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
 }
 
 impl StatementReport {
@@ -104,6 +111,8 @@ pub trait RunObserver: Sync {
     fn finished(&self, _name: &str, _report: &StatementReport) {}
     /// A statement was skipped: tables it reads are missing.
     fn skipped(&self, _skipped: &Skipped) {}
+    /// The cache parsed (or read) a table's columns for the statements.
+    fn table_ready(&self, _table: &CachedTable) {}
 }
 
 /// An observer that ignores everything.
@@ -209,6 +218,7 @@ impl StatementReport {
             columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
             preview: Vec::new(),
             job: executed.job.clone(),
+            cache: None,
         }
     }
 }
@@ -232,6 +242,9 @@ pub struct SuiteOptions {
     pub out: PathBuf,
     /// Also write each result as CSV.
     pub csv: bool,
+    /// Use the cache of the config (`cache:`): tables parsed once per run and kept, results
+    /// kept. `false`: every statement scans the files (`--no-cache`).
+    pub cache: bool,
 }
 
 /// What a suite run did.
@@ -249,12 +262,15 @@ pub struct SuiteReport {
     pub html: PathBuf,
     /// The performance log the records were appended to.
     pub performance_log: PathBuf,
+    /// The tables the cache parsed or read for the run.
+    pub cached_tables: Vec<CachedTable>,
 }
 
 impl SuiteReport {
-    /// Wall seconds over all statements.
+    /// Wall seconds over all statements and the cache's parsing of tables for them.
     pub fn total_seconds(&self) -> f64 {
-        self.statements.iter().map(|r| r.wall_seconds).sum()
+        self.statements.iter().map(|r| r.wall_seconds).sum::<f64>()
+            + self.cached_tables.iter().map(|t| t.seconds).sum::<f64>()
     }
 }
 
@@ -274,15 +290,76 @@ pub async fn run_suite(
         observer.skipped(s);
     }
     let run_id = format!("{}-{}", chrono::Utc::now().timestamp(), std::process::id());
-    let mut reports = Vec::new();
+    // In a cluster session the statements run on the executors: nothing is cached here.
+    let cache = match options.cache && session.remote.is_none() {
+        true => Cache::open(&env.config.cache)?,
+        false => None,
+    };
+    let mut keys = Vec::new();
+    let mut to_run = Vec::new();
     for statement in &runnable {
+        let key = match &cache {
+            Some(c) if c.caches_results() => results::key(&session, &statement.sql, &env.catalog, &env.settings)
+                .await
+                .map_err(|e| EngineError::Statement { file: statement.path.clone(), source: Box::new(e) })?,
+            _ => None,
+        };
+        let stored = key.as_ref().zip(cache.as_ref()).and_then(|(k, c)| results::lookup(c, k));
+        if stored.is_none() {
+            to_run.push(statement.clone());
+        }
+        keys.push((key, stored));
+    }
+    let mut cached_tables = Vec::new();
+    let mut needs = tables::Needs::default();
+    if let Some(cache) = &cache {
+        let names: Vec<&str> = env.catalog.tables.iter().map(|t| t.name.as_str()).collect();
+        let found = tables::needs(&session, &to_run, &names).await?;
+        if found.is_none() {
+            tracing::info!("cache: a statement reads what an earlier one creates; the tables are scanned as usual");
+        }
+        needs = found.unwrap_or_default();
+        for (table, columns) in &needs.columns {
+            if let Some(log_table) = env.catalog.table(table) {
+                let prepared = tables::prepare(cache, &session, log_table, columns, env.config.max_line_len()).await?;
+                tracing::info!(
+                    table = %prepared.table, hits = prepared.hits, parsed = prepared.parsed, grown = prepared.grown,
+                    seconds = prepared.seconds, "cache: table ready"
+                );
+                observer.table_ready(&prepared);
+                cached_tables.push(prepared);
+            }
+        }
+    }
+    let mut reports = Vec::new();
+    for (statement, (key, stored)) in runnable.iter().zip(keys) {
         let sink = ResultSink {
             parquet: options.out.join(format!("{}.parquet", statement.name)),
             csv: options.csv.then(|| options.out.join(format!("{}.csv", statement.name))),
         };
-        let report = run_statement(&session, statement, Some(&sink), observer)
-            .await
-            .map_err(|e| EngineError::Statement { file: statement.path.clone(), source: Box::new(e) })?;
+        let report = match stored {
+            Some(stored) => answer_from_cache(statement, &stored, &sink).await,
+            None => run_statement(&session, statement, Some(&sink), observer).await.map(|mut report| {
+                let read = needs.tables_of.get(&statement.name);
+                for table in cached_tables.iter().filter(|t| read.is_some_and(|r| r.contains(&t.table))) {
+                    let mut stats = table.accounting.clone();
+                    stats.cached = true;
+                    report.sources.entry(table.table.clone()).or_insert(stats);
+                }
+                report
+            }),
+        }
+        .map_err(|e| EngineError::Statement { file: statement.path.clone(), source: Box::new(e) })?;
+        if let (Some(cache), Some(key), None) = (&cache, &key, &report.cache) {
+            let meta = results::ResultMeta {
+                rows: report.rows_out,
+                columns: report.columns.clone(),
+                preview: report.preview.clone(),
+                sources: report.sources.clone(),
+                has_rows_file: report.output.is_some(),
+            };
+            results::store(cache, key, report.output.as_deref(), &meta)?;
+        }
         tracing::info!(
             query = %statement.name,
             wall_seconds = report.wall_seconds,
@@ -293,14 +370,93 @@ pub async fn run_suite(
         observer.finished(&statement.name, &report);
         reports.push(report);
     }
-    let samples = report::sample_rejects(&session, &env.catalog, &reports).await?;
+    let samples = report::sample_rejects(
+        &session,
+        &env.catalog,
+        &reports,
+        cache.as_ref().filter(|c| c.caches_results()).map(|c| (c, &env.settings)),
+    )
+    .await?;
     let performance_log = env.config.logging.performance_log.clone();
-    report::append_performance_log(&performance_log, &run_id, &reports)?;
+    report::append_performance_log(&performance_log, &run_id, &cached_tables, &reports)?;
     let markdown = options.out.join("report.md");
     let html = options.out.join("report.html");
-    write_text(&markdown, &report::markdown(&run_id, &reports))?;
-    write_text(&html, &report::html(&run_id, &reports, &samples))?;
-    Ok(SuiteReport { run_id, statements: reports, skipped, markdown, html, performance_log })
+    write_text(&markdown, &report::markdown(&run_id, &cached_tables, &reports))?;
+    write_text(&html, &report::html(&run_id, &cached_tables, &reports, &samples))?;
+    if let Some(cache) = &cache {
+        let removed = cache.evict()?;
+        if removed > 0 {
+            tracing::info!("cache: removed {removed} bytes of old entries to stay within cache.max_bytes");
+        }
+    }
+    Ok(SuiteReport { run_id, statements: reports, skipped, markdown, html, performance_log, cached_tables })
+}
+
+/// The report of `statement` answered from its stored result: the rows copied to the sink.
+async fn answer_from_cache(
+    statement: &Statement,
+    stored: &results::Stored,
+    sink: &ResultSink,
+) -> Result<StatementReport> {
+    let started = now_rfc3339();
+    let clock = Instant::now();
+    ProcessUsage::reset_peak();
+    let usage_before = ProcessUsage::now();
+    let mut output = None;
+    if stored.meta.has_rows_file {
+        let temp = crate::output::temp_beside(&sink.parquet)?;
+        std::fs::copy(&stored.parquet, temp.path()).map_err(|e| EngineError::write(&sink.parquet, e))?;
+        temp.persist(&sink.parquet).map_err(|e| EngineError::write(&sink.parquet, e.error))?;
+        output = Some(sink.parquet.clone());
+        if let Some(csv) = &sink.csv {
+            parquet_to_csv(&stored.parquet, csv)?;
+        }
+    }
+    let wall_seconds = clock.elapsed().as_secs_f64();
+    let process = usage_before.zip(ProcessUsage::now()).map(|(before, after)| before.since(after));
+    Ok(StatementReport {
+        query: statement.query.clone(),
+        statement: statement.index,
+        started,
+        wall_seconds,
+        rows_out: stored.meta.rows,
+        output,
+        bytes_read: 0,
+        lines_read: 0,
+        mb_per_second: 0.0,
+        lines_per_second: 0.0,
+        peak_memory_bytes: 0,
+        spill_count: 0,
+        spilled_bytes: 0,
+        process,
+        // The accounting of the scans that computed the result, marked as not read now.
+        sources: stored
+            .meta
+            .sources
+            .iter()
+            .map(|(table, stats)| (table.clone(), TableScanStats { cached: true, ..stats.clone() }))
+            .collect(),
+        operators: Vec::new(),
+        plan: "answered from the result stored by an earlier run (same SQL, settings and files)".into(),
+        columns: stored.meta.columns.clone(),
+        preview: stored.meta.preview.clone(),
+        job: None,
+        cache: Some("result".into()),
+    })
+}
+
+/// Rewrites the Parquet file `from` as CSV at `to`.
+fn parquet_to_csv(from: &Path, to: &Path) -> Result<()> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let read_error = |e: &dyn std::fmt::Display| EngineError::Read { path: from.to_path_buf(), message: e.to_string() };
+    let file = std::fs::File::open(from).map_err(|e| read_error(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| read_error(&e))?;
+    let mut csv = ResultFile::create(to, ResultFormat::Csv, builder.schema().clone())?;
+    for batch in builder.build().map_err(|e| read_error(&e))? {
+        csv.write(&batch.map_err(|e| read_error(&e))?)?;
+    }
+    csv.finish()?;
+    Ok(())
 }
 
 /// Writes `text` to `path` atomically.

@@ -107,14 +107,19 @@ impl Suite {
         Ok(())
     }
 
-    /// The statements that can run in `ctx`, and those reading tables it lacks.
+    /// The statements that can run in `ctx`, and those reading tables it lacks (neither in
+    /// `ctx` nor created by an earlier statement that can run).
     pub fn partition(&self, ctx: &SessionContext) -> Result<(Vec<Statement>, Vec<Skipped>)> {
         let mut runnable = Vec::new();
         let mut skipped = Vec::new();
+        let mut created: Vec<String> = Vec::new();
         for statement in &self.statements {
-            let missing = missing_tables(ctx, &statement.sql)
-                .map_err(|e| EngineError::Statement { file: statement.path.clone(), source: Box::new(e) })?;
+            let error = |e| EngineError::Statement { file: statement.path.clone(), source: Box::new(e) };
+            let creates = created_table(ctx, &statement.sql).map_err(error)?;
+            let mut missing = missing_tables(ctx, &statement.sql).map_err(error)?;
+            missing.retain(|name| !created.contains(name) && Some(name) != creates.as_ref());
             if missing.is_empty() {
+                created.extend(creates);
                 runnable.push(statement.clone());
             } else {
                 skipped.push(Skipped { statement: statement.clone(), missing });
@@ -211,6 +216,27 @@ pub fn missing_tables(ctx: &SessionContext, sql: &str) -> Result<Vec<String>> {
     Ok(missing)
 }
 
+/// The table or view `sql` creates (`CREATE [OR REPLACE] VIEW|TABLE name ...`), as a table
+/// reference of [`missing_tables`] names it.
+fn created_table(ctx: &SessionContext, sql: &str) -> Result<Option<String>> {
+    use datafusion::sql::parser::Statement as Parsed;
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let name = match state.sql_to_statement(sql, &dialect)? {
+        Parsed::Statement(statement) => match *statement {
+            Sql::CreateView(view) => view.name,
+            Sql::CreateTable(table) => table.name,
+            _ => return Ok(None),
+        },
+        Parsed::CreateExternalTable(table) => table.name,
+        _ => return Ok(None),
+    };
+    let Some(ident) = name.0.last().and_then(|part| part.as_ident()) else { return Ok(None) };
+    let normalize = state.config().options().sql_parser.enable_ident_normalization && ident.quote_style.is_none();
+    Ok(Some(if normalize { ident.value.to_lowercase() } else { ident.value.clone() }))
+}
+
 /// `NAME=VALUE` arguments as parameters over the defaults `base`.
 pub fn params_with(
     base: BTreeMap<String, String>,
@@ -258,5 +284,25 @@ mod tests {
         let names: Vec<_> = suite.statements.iter().map(|s| (s.name.as_str(), s.index)).collect();
         assert_eq!(names, [("q", 0), ("q_2", 1), ("q_3", 2)]);
         assert_eq!(suite.statements[1].description, "what");
+    }
+
+    #[test]
+    fn views_created_by_earlier_statements_count_as_there() {
+        let sql = "CREATE VIEW Slow AS SELECT * FROM t; SELECT * FROM slow; CREATE TABLE \"Kept\" AS SELECT 1; \
+                   SELECT * FROM \"Kept\"; SELECT * FROM kept; SELECT * FROM nowhere; CREATE VIEW v AS SELECT * FROM gone; \
+                   SELECT * FROM v";
+        let suite = Suite::from_sql("q", sql, &BTreeMap::new()).unwrap();
+        let ctx = SessionContext::new();
+        ctx.register_batch(
+            "t",
+            datafusion::arrow::array::RecordBatch::new_empty(std::sync::Arc::new(
+                datafusion::arrow::datatypes::Schema::empty(),
+            )),
+        )
+        .unwrap();
+        let (runnable, skipped) = suite.partition(&ctx).unwrap();
+        let names = |s: Vec<&Statement>| s.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(runnable.iter().collect()), ["q", "q_2", "q_3", "q_4"]);
+        assert_eq!(names(skipped.iter().map(|s| &s.statement).collect()), ["q_5", "q_6", "q_7", "q_8"]);
     }
 }

@@ -218,7 +218,6 @@ impl JsonParser {
         })
     }
 
-
     /// The reference: `serde_json` parses the whole line into a map.
     fn reference(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
         let map: Map<String, serde_json::Value> = serde_json::from_str(line).map_err(|e| {

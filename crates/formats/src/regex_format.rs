@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::FormatError;
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
 use crate::convert::{ConvertOptions, convert_text};
-use crate::reject::{Reject, RejectReason};
 use crate::regex_linear::LinearPattern;
+use crate::reject::{Reject, RejectReason};
 use crate::time::TimestampFormat;
 
 /// Options of a user-defined regex format.
@@ -181,10 +181,7 @@ mod tests {
         };
         let c = compile_regex(&opts).unwrap();
         let cols = c.columns.clone();
-        let mut p = RegexParser::new(
-            c,
-            ConvertOptions::new(Default::default(), opts.timestamp_format.clone()),
-        );
+        let mut p = RegexParser::new(c, ConvertOptions::new(Default::default(), opts.timestamp_format.clone()));
         let mut out = BatchBuilder::new(&cols, &[0, 2, 3], 4);
         p.parse("1970-01-01 00:00:01 INFO 200 ok", &mut out).unwrap();
         out.commit_row();

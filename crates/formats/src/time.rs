@@ -585,8 +585,14 @@ impl TimestampFormat {
 mod tests {
     use super::*;
 
-    const LAYOUTS: [&str; 6] =
-        ["%Y-%m-%d %H:%M:%S%.3f", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S%.f", "%Y%m%d", "%Y-%m-%d %%%H:%M"];
+    const LAYOUTS: [&str; 6] = [
+        "%Y-%m-%d %H:%M:%S%.3f",
+        "%Y-%m-%d %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y%m%d",
+        "%Y-%m-%d %%%H:%M",
+    ];
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]

@@ -334,7 +334,11 @@ mod tests {
                 let valid = std::str::from_utf8(bytes).is_ok();
                 assert!(text.is_none() || valid, "invalid UTF-8 never comes as text (block {block})");
                 if block >= 64 && valid {
-                    assert_eq!(text.map(str::as_bytes), Some(bytes), "block {block}: a valid line {lines} comes as text");
+                    assert_eq!(
+                        text.map(str::as_bytes),
+                        Some(bytes),
+                        "block {block}: a valid line {lines} comes as text"
+                    );
                 }
                 lines += 1;
             }

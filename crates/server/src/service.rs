@@ -279,7 +279,8 @@ impl LogfusionFlightSql {
                 "query"
             );
             let run_id = format!("serve-{}", std::process::id());
-            if let Err(e) = logfusion_engine::report::append_performance_log(&performance_log, &run_id, &[report]) {
+            if let Err(e) = logfusion_engine::report::append_performance_log(&performance_log, &run_id, &[], &[report])
+            {
                 tracing::warn!("{e}");
             }
         })

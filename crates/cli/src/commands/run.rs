@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use datafusion::physical_plan::ExecutionPlan;
-use logfusion_engine::{RunObserver, Skipped, StatementReport, Suite, SuiteOptions, run_suite};
+use logfusion_engine::{CachedTable, RunObserver, Skipped, StatementReport, Suite, SuiteOptions, run_suite};
 
 use crate::GlobalArgs;
 use crate::commands::SourceArgs;
@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Also write each result as CSV.
     #[arg(long)]
     csv: bool,
+    /// Parse every table for every statement, without the cache (`cache:` in the config):
+    /// no table parsed once for the whole suite, no stored results read or written.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 /// Runs the suite and prints a line per statement and a summary.
@@ -37,7 +41,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let env = args.sources.environment(global, std::slice::from_ref(&args.out))?;
     env.catalog.require_tables()?;
     let suite = Suite::load(&args.queries, &env.params(&args.params)?)?;
-    let options = SuiteOptions { out: args.out.clone(), csv: args.csv };
+    let options = SuiteOptions { out: args.out.clone(), csv: args.csv, cache: !args.no_cache };
     let observer = Printer { progress: Progress::start(&env.catalog) };
     let report = env.runtime().block_on(run_suite(&env, &suite, &options, &observer))?;
     drop(observer);
@@ -64,9 +68,30 @@ impl RunObserver for Printer {
     }
 
     fn finished(&self, name: &str, r: &StatementReport) {
+        let line = match r.cache.as_deref() {
+            Some(_) => format!(
+                "{:<32} {:>8.3} s {:>9} rows  (stored result: files unchanged)",
+                name, r.wall_seconds, r.rows_out
+            ),
+            None => format!(
+                "{:<32} {:>8.3} s {:>9} rows {:>8.0} MB/s {:>11.0} lines/s",
+                name, r.wall_seconds, r.rows_out, r.mb_per_second, r.lines_per_second
+            ),
+        };
+        self.progress.println(&line);
+    }
+
+    fn table_ready(&self, t: &CachedTable) {
         self.progress.println(&format!(
-            "{:<32} {:>8.3} s {:>9} rows {:>8.0} MB/s {:>11.0} lines/s",
-            name, r.wall_seconds, r.rows_out, r.mb_per_second, r.lines_per_second
+            "{:<32} {:>8.3} s  table {}: {} files parsed ({:.1} MB), {} grown, {} from the cache; columns {}",
+            format!("(cache) {}", t.table),
+            t.seconds,
+            t.table,
+            t.parsed,
+            t.bytes_parsed as f64 / 1e6,
+            t.grown,
+            t.hits,
+            t.columns.join(", ")
         ));
     }
 

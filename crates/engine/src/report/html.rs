@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::{SUMMARY_HEADER, sources, summary_cells};
+use super::{CACHE_HEADER, SUMMARY_HEADER, cache_cells, sources, summary_cells, total_line};
+use crate::cache::tables::CachedTable;
 use crate::metrics::top_operators;
 use crate::run::StatementReport;
 
@@ -57,7 +58,12 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 /// The readable report as one self-contained HTML page (no scripts, no external resources).
-pub fn html(run_id: &str, reports: &[StatementReport], sample_rejects: &[(String, String, String)]) -> String {
+pub fn html(
+    run_id: &str,
+    tables: &[CachedTable],
+    reports: &[StatementReport],
+    sample_rejects: &[(String, String, String)],
+) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -69,13 +75,8 @@ pub fn html(run_id: &str, reports: &[StatementReport], sample_rejects: &[(String
          pre{{background:#f5f5f5;padding:8px;overflow-x:auto;font-size:11px}}</style></head><body>",
         html_escape(run_id)
     );
-    let total: f64 = reports.iter().map(|r| r.wall_seconds).sum();
-    let _ = write!(
-        s,
-        "<h1>logfusion run {}</h1><p>{} statements, {total:.3} s in all.</p>",
-        html_escape(run_id),
-        reports.len()
-    );
+    let _ =
+        write!(s, "<h1>logfusion run {}</h1><p>{}</p>", html_escape(run_id), html_escape(&total_line(tables, reports)));
     s.push_str("<table><tr>");
     for h in SUMMARY_HEADER {
         let _ = write!(s, "<th>{h}</th>");
@@ -88,6 +89,18 @@ pub fn html(run_id: &str, reports: &[StatementReport], sample_rejects: &[(String
     s.push_str("</table>");
     let throughput: Vec<(String, f64)> = reports.iter().map(|r| (r.label(), r.mb_per_second)).collect();
     s.push_str(&bar_chart("Throughput per query (log bytes scanned per wall second)", "MB/s", &throughput));
+    if !tables.is_empty() {
+        s.push_str("<h2>Tables parsed once for the suite (cache)</h2><table><tr>");
+        for h in CACHE_HEADER {
+            let _ = write!(s, "<th>{h}</th>");
+        }
+        s.push_str("</tr>");
+        for t in tables {
+            let cells: String = cache_cells(t, html_escape).iter().map(|c| format!("<td>{c}</td>")).collect();
+            let _ = write!(s, "<tr>{cells}</tr>");
+        }
+        s.push_str("</table>");
+    }
     s.push_str(
         "<h2>Sources</h2><table><tr><th>table</th><th>lines</th><th>rows</th><th>rejects</th><th>by reason</th></tr>",
     );

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::{SUMMARY_HEADER, sources, summary_cells};
+use super::{CACHE_HEADER, SUMMARY_HEADER, cache_cells, sources, summary_cells, total_line};
+use crate::cache::tables::CachedTable;
 use crate::metrics::top_operators;
 use crate::run::StatementReport;
 
@@ -12,15 +13,21 @@ fn md(text: &str) -> String {
 }
 
 /// The readable report in Markdown.
-pub fn markdown(run_id: &str, reports: &[StatementReport]) -> String {
+pub fn markdown(run_id: &str, tables: &[CachedTable], reports: &[StatementReport]) -> String {
     let mut s = String::new();
-    let total: f64 = reports.iter().map(|r| r.wall_seconds).sum();
     let _ = writeln!(s, "# logfusion run {run_id}\n");
-    let _ = writeln!(s, "{} statements, {total:.3} s in all.\n", reports.len());
+    let _ = writeln!(s, "{}\n", total_line(tables, reports));
     let _ = writeln!(s, "| {} |", SUMMARY_HEADER.join(" | "));
     let _ = writeln!(s, "|---|{}", "---:|".repeat(SUMMARY_HEADER.len() - 1));
     for r in reports {
         let _ = writeln!(s, "| {} |", summary_cells(r, md).join(" | "));
+    }
+    if !tables.is_empty() {
+        let _ = writeln!(s, "\n## Tables parsed once for the suite (cache)\n\n| {} |", CACHE_HEADER.join(" | "));
+        let _ = writeln!(s, "|---|---|{}", "---:|".repeat(CACHE_HEADER.len() - 2));
+        for t in tables {
+            let _ = writeln!(s, "| {} |", cache_cells(t, md).join(" | "));
+        }
     }
     let _ = writeln!(s, "\n## Sources\n\n| table | lines | rows | rejects | by reason |\n|---|---:|---:|---:|---|");
     for (table, t) in sources(reports) {

@@ -12,12 +12,14 @@ use datafusion::arrow::util::display::array_value_to_string;
 use logfusion_datasource::TableKind;
 use serde::Serialize;
 
+use crate::cache::tables::CachedTable;
+use crate::cache::{Cache, results};
 use crate::catalog::Catalog;
 use crate::config::ByteSize;
 use crate::error::{EngineError, Result};
 use crate::metrics::TableScanStats;
 use crate::run::StatementReport;
-use crate::session::Session;
+use crate::session::{Session, SessionSettings};
 
 pub use html::{html, html_escape};
 pub use markdown::markdown;
@@ -25,39 +27,50 @@ pub use markdown::markdown;
 /// Rejects of each table shown in the HTML report.
 const SAMPLE_REJECTS: usize = 10;
 
-/// One line of `performance.log`: a statement of a run. Schema: the fields of
-/// [`StatementReport`] plus `run_id` and `record` (= `"statement"`).
+/// One line of `performance.log`: a statement of a run (`record` = `"statement"`, the fields
+/// of [`StatementReport`]) or a table the cache prepared for it (`record` = `"cache"`, the
+/// fields of [`CachedTable`]), with the run's `run_id`.
 #[derive(Serialize)]
-struct LogRecord<'a> {
+struct LogRecord<'a, T: Serialize> {
     record: &'static str,
     run_id: &'a str,
     #[serde(flatten)]
-    statement: &'a StatementReport,
+    fields: &'a T,
 }
 
-/// Appends one JSON object per statement to `path`.
-pub fn append_performance_log(path: &Path, run_id: &str, reports: &[StatementReport]) -> Result<(), EngineError> {
+/// Appends one JSON object per cache preparation and per statement to `path`.
+pub fn append_performance_log(
+    path: &Path,
+    run_id: &str,
+    tables: &[CachedTable],
+    reports: &[StatementReport],
+) -> Result<(), EngineError> {
     let io = |e: std::io::Error| EngineError::write(path, e);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
     let mut text = String::new();
+    let encode = |e: serde_json::Error| EngineError::write(path, e);
+    for t in tables {
+        text.push_str(&serde_json::to_string(&LogRecord { record: "cache", run_id, fields: t }).map_err(encode)?);
+        text.push('\n');
+    }
     for r in reports {
-        let line = serde_json::to_string(&LogRecord { record: "statement", run_id, statement: r })
-            .map_err(|e| EngineError::write(path, e))?;
-        text.push_str(&line);
+        text.push_str(&serde_json::to_string(&LogRecord { record: "statement", run_id, fields: r }).map_err(encode)?);
         text.push('\n');
     }
     file.write_all(text.as_bytes()).map_err(io)
 }
 
 /// A few rejects (`file:line`, reason, excerpt) of each table that had any in `reports`,
-/// for the report.
+/// for the report. With a `cache`, the samples of unchanged files are read from it (finding
+/// them again means parsing every line).
 pub async fn sample_rejects(
     session: &Session,
     catalog: &Catalog,
     reports: &[StatementReport],
+    cache: Option<(&Cache, &SessionSettings)>,
 ) -> Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
     for table in &catalog.tables {
@@ -69,15 +82,59 @@ pub async fn sample_rejects(
             "SELECT file || ':' || CAST(line AS VARCHAR), reason, excerpt FROM \"{}\" ORDER BY file, line LIMIT {SAMPLE_REJECTS}",
             TableKind::Rejects.table_name(&table.name)
         );
+        let key = match cache {
+            Some((_, settings)) => results::key(session, &sql, catalog, settings).await?,
+            None => None,
+        };
+        let stored = cache.zip(key.as_ref()).and_then(|((cache, _), key)| results::lookup_samples(cache, key));
+        if let Some(mut samples) = stored {
+            out.append(&mut samples);
+            continue;
+        }
+        let mut samples = Vec::new();
         for batch in session.ctx.sql(&sql).await?.collect().await? {
             for r in 0..batch.num_rows() {
                 let cell =
                     |i: usize| array_value_to_string(batch.column(i), r).map_err(|e| EngineError::DataFusion(e.into()));
-                out.push((cell(0)?, cell(1)?, cell(2)?));
+                samples.push((cell(0)?, cell(1)?, cell(2)?));
             }
         }
+        if let Some(((cache, _), key)) = cache.zip(key.as_ref()) {
+            results::store_samples(cache, key, &samples)?;
+        }
+        out.append(&mut samples);
     }
     Ok(out)
+}
+
+/// The header of the table of what the cache did per log table.
+const CACHE_HEADER: [&str; 8] =
+    ["table", "columns", "files from cache", "files parsed", "files grown", "MB parsed", "seconds", "kept in"];
+
+/// The cells of a log table's row of the cache table, text escaped with `escape`.
+fn cache_cells(t: &CachedTable, escape: fn(&str) -> String) -> Vec<String> {
+    vec![
+        escape(&t.table),
+        escape(&t.columns.join(", ")),
+        t.hits.to_string(),
+        t.parsed.to_string(),
+        t.grown.to_string(),
+        format!("{:.1}", t.bytes_parsed as f64 / 1e6),
+        format!("{:.3}", t.seconds),
+        if t.in_memory { "memory" } else { "cache folder" }.to_string(),
+    ]
+}
+
+/// The run's total line: statements, seconds, and the seconds the cache spent on tables.
+fn total_line(tables: &[CachedTable], reports: &[StatementReport]) -> String {
+    let statements: f64 = reports.iter().map(|r| r.wall_seconds).sum();
+    let prepared: f64 = tables.iter().map(|t| t.seconds).sum();
+    let mut line = format!("{} statements, {:.3} s in all", reports.len(), statements + prepared);
+    if !tables.is_empty() {
+        line.push_str(&format!(" ({prepared:.3} s of them parsing or reading tables once for the suite)"));
+    }
+    line.push('.');
+    line
 }
 
 /// The header of the per-statement summary table.
