@@ -166,6 +166,10 @@ impl Cluster {
             cmd.arg("run").args(args).args(["--csv", "--out", out, "--queries"]).arg(repo().join("queries"));
             if cluster {
                 cmd.args(["--cluster", &self.address()]);
+            } else {
+                // Scan against scan: the local run parses every statement's tables itself,
+                // as the cluster does (whose runs never use the cache).
+                cmd.arg("--no-cache");
             }
             let result = cmd.output().unwrap();
             assert!(
