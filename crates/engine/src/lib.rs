@@ -33,6 +33,7 @@ mod functions;
 mod metrics;
 pub mod nesting;
 mod output;
+mod percentiles;
 pub mod report;
 mod run;
 mod session;

@@ -143,6 +143,7 @@ impl Session {
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let ctx = if settings.url_tables { ctx.enable_url_table() } else { ctx };
         crate::functions::register_functions(&ctx);
+        ctx.add_optimizer_rule(Arc::new(crate::percentiles::SharePercentiles));
         Ok(Session { ctx, pool, remote: None })
     }
 }

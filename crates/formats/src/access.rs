@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
 use crate::convert::{ConvertOptions, convert_text};
 use crate::reject::{Reject, RejectReason, syntax};
-use crate::time::parse_clf;
+use crate::time::ClfClock;
 
 const TS: usize = 0;
 const CLIENT_IP: usize = 1;
@@ -80,6 +80,8 @@ pub struct AccessLogParser {
     convert: ConvertOptions,
     /// Byte ranges of the trailing fields of the current line.
     trailing_spans: Vec<(usize, usize)>,
+    /// The last timestamp read (most lines repeat its second or its day).
+    clock: ClfClock,
 }
 
 impl AccessLogParser {
@@ -89,6 +91,7 @@ impl AccessLogParser {
             trailing: opts.trailing.iter().map(|c| c.column_type).collect(),
             convert: ConvertOptions::default(),
             trailing_spans: Vec::with_capacity(opts.trailing.len()),
+            clock: ClfClock::default(),
         }
     }
 }
@@ -107,6 +110,13 @@ fn closing_quote(b: &[u8], mut from: usize) -> Option<usize> {
             return None;
         }
     }
+}
+
+/// Index of the first `byte` of `b` at or after `from`: a plain loop, quicker than `memchr`'s
+/// set-up for the few bytes of an address, a user, a status or a size.
+#[inline]
+fn find_near(b: &[u8], from: usize, byte: u8) -> Option<usize> {
+    b.get(from..)?.iter().position(|&c| c == byte).map(|i| from + i)
 }
 
 #[inline]
@@ -134,9 +144,9 @@ impl crate::LineParser for AccessLogParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
         let b = line.as_bytes();
         // client_ip SP ident SP user SP [ts]
-        let sp1 = memchr(b' ', b).ok_or_else(|| syntax("no space after the client address"))?;
-        let sp2 = sp1 + 1 + memchr(b' ', &b[sp1 + 1..]).ok_or_else(|| syntax("no ident field"))?;
-        let lb = sp2 + 1 + memchr(b'[', &b[sp2 + 1..]).ok_or_else(|| syntax("no [timestamp]"))?;
+        let sp1 = find_near(b, 0, b' ').ok_or_else(|| syntax("no space after the client address"))?;
+        let sp2 = find_near(b, sp1 + 1, b' ').ok_or_else(|| syntax("no ident field"))?;
+        let lb = find_near(b, sp2 + 1, b'[').ok_or_else(|| syntax("no [timestamp]"))?;
         if lb < sp2 + 2 || b[lb - 1] != b' ' {
             return Err(syntax("no space before [timestamp]"));
         }
@@ -145,7 +155,7 @@ impl crate::LineParser for AccessLogParser {
         } else {
             lb + 1 + memchr(b']', &b[lb + 1..]).ok_or_else(|| syntax("unclosed [timestamp]"))?
         };
-        let ts = parse_clf(&b[lb + 1..rb]).ok_or_else(|| {
+        let ts = self.clock.parse(&b[lb + 1..rb]).ok_or_else(|| {
             Reject::new(
                 RejectReason::BadTimestamp,
                 format!(
@@ -165,7 +175,7 @@ impl crate::LineParser for AccessLogParser {
             return Err(syntax("no status after the request"));
         }
         let st0 = rq1 + 2;
-        let st1 = st0 + memchr(b' ', &b[st0..]).ok_or_else(|| syntax("no bytes field after the status"))?;
+        let st1 = find_near(b, st0, b' ').ok_or_else(|| syntax("no bytes field after the status"))?;
         let status = parse_u64(&b[st0..st1]).filter(|&s| s <= u16::MAX as u64).ok_or_else(|| {
             Reject::new(
                 RejectReason::BadField,
@@ -173,7 +183,7 @@ impl crate::LineParser for AccessLogParser {
             )
         })?;
         let by0 = st1 + 1;
-        let by1 = by0 + memchr(b' ', &b[by0..]).unwrap_or(b.len() - by0);
+        let by1 = find_near(b, by0, b' ').unwrap_or(b.len());
         let bytes_text = &b[by0..by1];
         let bytes = if bytes_text == b"-" {
             None
@@ -212,7 +222,7 @@ impl crate::LineParser for AccessLogParser {
                     let e = closing_quote(b, pos + 1).ok_or_else(|| syntax("unclosed quoted trailing field"))?;
                     (pos + 1, e, e + 1)
                 } else {
-                    let e = pos + memchr(b' ', &b[pos..]).unwrap_or(b.len() - pos);
+                    let e = find_near(b, pos, b' ').unwrap_or(b.len());
                     (pos, e, e)
                 };
                 self.trailing_spans.push((start, end));

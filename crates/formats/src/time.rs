@@ -100,6 +100,55 @@ pub fn parse_clf(b: &[u8]) -> Option<i64> {
     Some((secs - offset) * MICROS_PER_SEC)
 }
 
+/// Reads Common Log Format times like [`parse_clf`], remembering the last one: the lines of an
+/// access log share their second often and their date and zone for hours, so most
+/// timestamps are one comparison, and the rest read only `HH:MM:SS`.
+#[derive(Debug, Clone, Default)]
+pub struct ClfClock {
+    /// The last timestamp's text and value.
+    last: Option<([u8; 26], i64)>,
+    /// The last date-and-zone (`dd/Mon/yyyy` and `+zzzz`) and the UTC second its day starts at.
+    day: Option<([u8; 11], [u8; 5], i64)>,
+}
+
+impl ClfClock {
+    /// The UTC microseconds of `b`, or `None` where [`parse_clf`] would return `None`.
+    #[inline]
+    pub fn parse(&mut self, b: &[u8]) -> Option<i64> {
+        let text: &[u8; 26] = b.try_into().ok()?;
+        if let Some((last, micros)) = &self.last
+            && last == text
+        {
+            return Some(*micros);
+        }
+        let micros = match &self.day {
+            Some((date, zone, start)) if text[..11] == date[..] && text[21..] == zone[..] => {
+                if text[11] != b':' || text[14] != b':' || text[17] != b':' || text[20] != b' ' {
+                    return None;
+                }
+                let (hour, minute, second) = (digits(&text[12..14])?, digits(&text[15..17])?, digits(&text[18..20])?);
+                if hour > 23 || minute > 59 || second > 60 {
+                    return None;
+                }
+                (start + hour as i64 * 3600 + minute as i64 * 60 + second as i64) * MICROS_PER_SEC
+            }
+            _ => {
+                let micros = parse_clf(text)?;
+                let mut midnight = *text;
+                midnight[12..20].copy_from_slice(b"00:00:00");
+                let start = parse_clf(&midnight)? / MICROS_PER_SEC;
+                let (mut date, mut zone) = ([0u8; 11], [0u8; 5]);
+                date.copy_from_slice(&text[..11]);
+                zone.copy_from_slice(&text[21..]);
+                self.day = Some((date, zone, start));
+                micros
+            }
+        };
+        self.last = Some((*text, micros));
+        Some(micros)
+    }
+}
+
 /// Parses `+hhmm`, `-hhmm`, `+hh:mm` or `-hh:mm` to seconds east of UTC.
 fn parse_offset_hhmm(b: &[u8]) -> Option<i64> {
     let sign = match b.first()? {
@@ -616,6 +665,40 @@ mod tests {
                 if let Some(naive) = layout.parse_naive_micros(text.as_bytes(), &DateCache::default()) {
                     proptest::prop_assert_eq!(rules.local_to_utc(naive), chrono, "{} reading {:?}", pattern, text);
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// One clock reading a run of times (repeats, same days, other days and zones, broken
+        /// text) answers what `parse_clf` answers for each.
+        #[test]
+        fn the_clock_reads_what_parse_clf_reads(
+            times in proptest::collection::vec(
+                (0u8..4, (0u32..3, 0u32..33, 0usize..13), (0u32..25, 0u32..61, 0u32..62), proptest::sample::select(vec!["+0000", "-0700", "+0530", "+2400", "x0000"]), 0u8..60),
+                1..60,
+            )
+        ) {
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo"];
+            let mut clock = ClfClock::default();
+            // Each time keeps the last one's fields but for `change`: none, the second, the
+            // time of day, or everything.
+            let (mut date, mut time, mut zone) = ((0, 1, 0), (0, 0, 0), "+0000");
+            for (change, new_date, new_time, new_zone, noise) in times {
+                match change {
+                    0 => {}
+                    1 => time.2 = new_time.2,
+                    2 => time = new_time,
+                    _ => (date, time, zone) = (new_date, new_time, new_zone),
+                }
+                let ((y, d, mo), (h, mi, s)) = (date, time);
+                let mut text = format!("{d:02}/{}/{:04}:{h:02}:{mi:02}:{s:02} {zone}", months[mo], 2024 + y).into_bytes();
+                if (noise as usize) < text.len() {
+                    text[noise as usize] = b'?';
+                }
+                proptest::prop_assert_eq!(clock.parse(&text), parse_clf(&text), "{}", String::from_utf8_lossy(&text));
             }
         }
     }
