@@ -156,3 +156,74 @@ fn output_into_a_closed_pipe_ends_quietly() {
 
 /// SIGPIPE's number on Linux and the BSDs.
 const SIGPIPE: i32 = 13;
+
+/// A stock nginx `main` log (its default `log_format` ends with `"$http_x_forwarded_for"`),
+/// with proxies' addresses in that field: every line is a row, the field text.
+#[test]
+fn a_stock_nginx_main_log_keeps_every_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("logs");
+    std::fs::create_dir(&dir).unwrap();
+    let forwarded = ["-", "198.51.100.7", "198.51.100.7, 10.0.0.2", "2001:db8::1", "-"];
+    let mut text = String::new();
+    for i in 0..200 {
+        let xff = forwarded[i % forwarded.len()];
+        text.push_str(&format!(
+            "203.0.113.{} - - [10/Oct/2026:13:{:02}:{:02} +0000] \"GET /p/{i} HTTP/1.1\" 200 {} \"-\" \"Mozilla/5.0\" \"{xff}\"\n",
+            i % 250,
+            i / 60,
+            i % 60,
+            100 + i
+        ));
+    }
+    std::fs::write(dir.join("access.log"), text).unwrap();
+    let args = ["--log-dir", dir.to_str().unwrap()];
+    let rows = query_csv(
+        tmp.path(),
+        &args,
+        "SELECT count(*), count(x_forwarded_for), arrow_typeof(max(x_forwarded_for)), \
+         (SELECT count(*) FROM access_rejects) AS rejects FROM access",
+    );
+    assert_eq!(rows, [["200", "120", "Utf8", "0"]]);
+    let rows = query_csv(tmp.path(), &args, "SELECT replace(x_forwarded_for, ',', ';') FROM access WHERE _line = 3");
+    assert_eq!(rows, [["198.51.100.7; 10.0.0.2"]]);
+}
+
+/// Formats of the library are detected, named in `detect`'s ranking with the first line each
+/// misses, and become tables named after them; a file no format reads fails `detect`.
+#[test]
+fn library_formats_are_detected_and_queried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("logs");
+    std::fs::create_dir(&dir).unwrap();
+    let mut postgres = String::new();
+    let mut spark = String::new();
+    for i in 0..30 {
+        postgres.push_str(&format!("2026-10-01 12:00:{i:02}.000 UTC [{}] LOG:  checkpoint starting: time\n", 100 + i));
+        spark.push_str(&format!("26/10/01 12:00:{i:02} INFO SparkContext: job {i} finished\n"));
+    }
+    postgres.push_str("\tcontinued statement text\n");
+    std::fs::write(dir.join("postgresql.log"), postgres).unwrap();
+    std::fs::write(dir.join("spark.log"), spark).unwrap();
+    let out = logfusion(tmp.path()).arg("detect").arg(&dir).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("postgresql.log: postgres (97% of the first 31 lines)"), "{text}");
+    assert!(
+        text.contains("postgres            30/31      97%; first line it does not read: 31: \\tcontinued"),
+        "{text}"
+    );
+    assert!(text.contains("spark.log: spark (100% of the first 30 lines)"), "{text}");
+    let args = ["--log-dir", dir.to_str().unwrap()];
+    let rows = query_csv(
+        tmp.path(),
+        &args,
+        "SELECT (SELECT count(*) FROM postgres) AS a, (SELECT max(pid) FROM postgres) AS b, \
+         (SELECT count(*) FROM postgres_rejects) AS c, (SELECT count(*) FROM spark WHERE level = 'INFO') AS d",
+    );
+    assert_eq!(rows, [["30", "129", "1", "30"]]);
+    std::fs::write(dir.join("notes.txt"), "nothing\nto see\n").unwrap();
+    let out = logfusion(tmp.path()).arg("detect").arg(dir.join("notes.txt")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("no format reads any of them"));
+}

@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    BenchArgs, ClusterArgs, ExecutorArgs, ExportArgs, GenArgs, PasswdArgs, QueryArgs, RunArgs, SchedulerArgs,
-    ServeArgs, TablesArgs, TokenArgs, ValidateArgs,
+    BenchArgs, ClusterArgs, DetectArgs, ExecutorArgs, ExportArgs, GenArgs, PasswdArgs, QueryArgs, RunArgs,
+    SchedulerArgs, ServeArgs, TablesArgs, TokenArgs, ValidateArgs,
 };
 
 /// SQL over directories of log files: every line a typed row or a reject with file, line and reason.
@@ -74,6 +74,9 @@ enum Command {
     Tables(TablesArgs),
     /// List every supported format with its columns.
     Formats,
+    /// Which format each file is in: every format's share of the first lines, and the first
+    /// line each does not read.
+    Detect(DetectArgs),
     /// Generate a deterministic log data set (for benchmarks and tests).
     Gen(GenArgs),
 }
@@ -84,6 +87,7 @@ impl Command {
         !matches!(
             self,
             Command::Formats
+                | Command::Detect(_)
                 | Command::Gen(_)
                 | Command::Tables(_)
                 | Command::Token(_)
@@ -151,10 +155,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Executor(args) => commands::cluster::executor(global, &args),
         Command::Cluster(args) => commands::cluster::run(global, &args),
         Command::Tables(args) => commands::tables::run(global, &args),
-        Command::Formats => {
-            render::print_formats();
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Formats => render::print_formats().map(|()| ExitCode::SUCCESS),
+        Command::Detect(args) => commands::detect::run(global, &args),
         Command::Gen(args) => commands::generate::run(&args),
     }
 }

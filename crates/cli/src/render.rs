@@ -137,8 +137,8 @@ pub fn error_line(e: &anyhow::Error) -> String {
 }
 
 /// Prints every format with its columns.
-pub fn print_formats() {
-    for entry in logfusion_formats::catalog() {
+pub fn print_formats() -> anyhow::Result<()> {
+    for entry in logfusion_formats::catalog()? {
         outln!("{}: {}", entry.name, entry.description);
         for c in &entry.columns {
             outln!("    {:<24} {}", c.name, c.column_type.data_type());
@@ -149,6 +149,7 @@ pub fn print_formats() {
     outln!("every table has a <table>_rejects table: file, line, byte_offset, reason, detail, excerpt");
     let codes: Vec<&str> = logfusion_formats::RejectReason::ALL.iter().map(|r| r.code()).collect();
     outln!("reject reasons: {}", codes.join(", "));
+    Ok(())
 }
 
 /// Prints the tables with their format, files and schema.

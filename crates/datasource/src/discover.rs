@@ -53,6 +53,8 @@ pub enum FileProblem {
     Unaddressable,
     /// The file is text but its lines match no known format.
     Undetected,
+    /// Detection itself failed (a format library definition that does not load).
+    Detection(String),
 }
 
 impl std::fmt::Display for FileProblem {
@@ -67,6 +69,7 @@ impl std::fmt::Display for FileProblem {
                 f.write_str("its name holds characters (such as control characters) that cannot be addressed")
             }
             FileProblem::Undetected => f.write_str("no known log format recognised in its first lines"),
+            FileProblem::Detection(why) => write!(f, "format detection failed: {why}"),
         }
     }
 }
@@ -427,9 +430,10 @@ fn sniff_head(
             if file.problem.is_none() {
                 file.sample = sample_lines(head);
                 let lines: Vec<&str> = file.sample.iter().map(String::as_str).collect();
-                file.detection = detect_format(&lines);
-                if file.detection.is_none() {
-                    file.problem = Some(FileProblem::Undetected);
+                match detect_format(&lines) {
+                    Ok(Some(detection)) => file.detection = Some(detection),
+                    Ok(None) => file.problem = Some(FileProblem::Undetected),
+                    Err(e) => file.problem = Some(FileProblem::Detection(e.to_string())),
                 }
             }
         }

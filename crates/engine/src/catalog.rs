@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 use logfusion_datasource::{FileProblem, ListOptions, LogFile, LogLocation, LogTable, discover};
-use logfusion_formats::{FormatKind, FormatSpec, ResolvedFormat, TimeRules, escape_text};
+use logfusion_formats::{FormatSpec, ResolvedFormat, TimeRules, escape_text};
 
 use crate::config::Config;
 use crate::error::{EngineError, Result};
@@ -88,26 +88,27 @@ impl Catalog {
                     catalog.push_table(table, spec.clone(), source.time, files, false)?;
                 }
                 (name, None) => {
-                    let mut by_kind: BTreeMap<FormatKind, Vec<LogFile>> = BTreeMap::new();
+                    let mut by_format: BTreeMap<&'static str, Vec<LogFile>> = BTreeMap::new();
                     for f in files {
                         if let Some(d) = &f.detection {
-                            by_kind.entry(d.kind).or_default().push(f);
+                            by_format.entry(d.name).or_default().push(f);
                         }
                     }
                     if let Some(name) = name
-                        && by_kind.len() > 1
+                        && by_format.len() > 1
                     {
-                        let kinds: Vec<_> = by_kind.keys().map(|k| k.name()).collect();
+                        let kinds: Vec<_> = by_format.keys().copied().collect();
                         return Err(EngineError::MixedFormats {
                             source_name: name.clone(),
                             location: source.path.clone(),
                             kinds: kinds.join(", "),
                         });
                     }
-                    for (kind, files) in by_kind {
-                        let table = name.clone().unwrap_or_else(|| kind.name().to_string());
-                        // Detection only ever finds built-in formats, which have defaults.
-                        let Some(spec) = FormatSpec::default_for(kind) else { continue };
+                    for (format, files) in by_format {
+                        let table = name.clone().unwrap_or_else(|| format.to_string());
+                        // Detection finds built-in and library formats, which need no options.
+                        let spec = FormatSpec::parse_name(format)
+                            .map_err(|error| EngineError::Format { source_name: table.clone(), error })?;
                         catalog.push_table(table, spec, source.time, files, true)?;
                     }
                 }

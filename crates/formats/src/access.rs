@@ -32,18 +32,27 @@ const USER_AGENT: usize = 10;
 const FIXED_COLUMNS: usize = 11;
 
 /// Options of the access-log format.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessOptions {
     /// Columns for the space-separated fields after the user agent, in order. Fields beyond
-    /// these are ignored; missing ones are null.
-    #[serde(default = "default_trailing")]
-    pub trailing: Vec<ColumnSpec>,
+    /// these are ignored; missing ones are null. Unset: inferred from the first lines of the
+    /// files ([`infer_trailing`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Vec<ColumnSpec>>,
 }
 
-impl Default for AccessOptions {
-    fn default() -> Self {
-        AccessOptions { trailing: default_trailing() }
+impl AccessOptions {
+    /// Options with these trailing columns.
+    pub fn with_trailing(trailing: Vec<ColumnSpec>) -> Self {
+        AccessOptions { trailing: Some(trailing) }
+    }
+
+    /// The trailing columns: the configured ones, else nginx's timing pair
+    /// (`request_time`, `upstream_response_time`), what [`infer_trailing`] gives when the
+    /// sample has no lines.
+    pub fn trailing_columns(&self) -> Vec<ColumnSpec> {
+        self.trailing.clone().unwrap_or_else(default_trailing)
     }
 }
 
@@ -52,6 +61,97 @@ fn default_trailing() -> Vec<ColumnSpec> {
         ColumnSpec::new("request_time", ColumnType::Float64),
         ColumnSpec::new("upstream_response_time", ColumnType::Float64),
     ]
+}
+
+/// The trailing fields of a sample, as the data has them: one column per position any line
+/// fills; `Float64` where every value is a plain decimal or `-` and one at least is a number,
+/// else text (quoted fields are always text: nginx quotes headers such as
+/// `"$http_x_forwarded_for"`, whatever they hold). Names follow the common layouts: a quoted
+/// first field is nginx `main`'s `x_forwarded_for`; numbers are `request_time` then
+/// `upstream_response_time`; the rest `field_N` by position. With no parsable line, the
+/// timing pair.
+pub fn infer_trailing(sample: &[&str]) -> Vec<ColumnSpec> {
+    #[derive(Clone, Copy, Default)]
+    struct Seen {
+        quoted: bool,
+        number: bool,
+        text: bool,
+    }
+    let mut seen: Vec<Seen> = Vec::new();
+    let mut parsed = 0;
+    for line in sample {
+        let Some(fields) = trailing_fields(line.as_bytes()) else {
+            continue;
+        };
+        parsed += 1;
+        if seen.len() < fields.len() {
+            seen.resize(fields.len(), Seen::default());
+        }
+        for (s, (quoted, text)) in seen.iter_mut().zip(fields) {
+            s.quoted |= quoted;
+            match text {
+                b"-" => {}
+                t if !quoted && quick_float(t) => s.number = true,
+                _ => s.text = true,
+            }
+        }
+    }
+    if parsed == 0 {
+        return default_trailing();
+    }
+    let mut timing = ["request_time", "upstream_response_time"].into_iter();
+    seen.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let number = s.number && !s.text && !s.quoted;
+            let name = match (i, s.quoted, number) {
+                (0, true, _) => Some("x_forwarded_for"),
+                (_, _, true) => timing.next(),
+                _ => None,
+            };
+            let name = name.map_or_else(|| format!("field_{}", i + 1), str::to_string);
+            ColumnSpec::new(&name, if number { ColumnType::Float64 } else { ColumnType::String })
+        })
+        .collect()
+}
+
+/// The fields after the user agent of a combined line, each with whether it was quoted;
+/// `None` for a line that is not a combined line.
+fn trailing_fields(b: &[u8]) -> Option<Vec<(bool, &[u8])>> {
+    let rb = find_near(b, find_near(b, 0, b'[')?, b']')?;
+    // "request" status bytes "referer" "user agent"
+    let mut pos = rb + 1;
+    for expect_quoted in [true, false, false, true, true] {
+        if b.get(pos) != Some(&b' ') {
+            return None;
+        }
+        pos += 1;
+        pos = if expect_quoted {
+            if b.get(pos) != Some(&b'"') {
+                return None;
+            }
+            closing_quote(b, pos + 1)? + 1
+        } else {
+            find_near(b, pos, b' ').unwrap_or(b.len())
+        };
+    }
+    let mut fields = Vec::new();
+    while pos < b.len() {
+        if b[pos] != b' ' {
+            return None;
+        }
+        pos += 1;
+        if b.get(pos) == Some(&b'"') {
+            let end = closing_quote(b, pos + 1)?;
+            fields.push((true, &b[pos + 1..end]));
+            pos = end + 1;
+        } else {
+            let end = find_near(b, pos, b' ').unwrap_or(b.len());
+            fields.push((false, &b[pos..end]));
+            pos = end;
+        }
+    }
+    Some(fields)
 }
 
 /// The columns of the access-log schema with these options.
@@ -69,7 +169,7 @@ pub fn access_columns(opts: &AccessOptions) -> Vec<ColumnSpec> {
         ColumnSpec::new("referer", ColumnType::String),
         ColumnSpec::new("user_agent", ColumnType::String),
     ];
-    cols.extend(opts.trailing.iter().cloned());
+    cols.extend(opts.trailing_columns());
     cols
 }
 
@@ -88,9 +188,9 @@ impl AccessLogParser {
     /// A parser for the given options.
     pub fn new(opts: &AccessOptions) -> Self {
         AccessLogParser {
-            trailing: opts.trailing.iter().map(|c| c.column_type).collect(),
+            trailing: opts.trailing_columns().iter().map(|c| c.column_type).collect(),
             convert: ConvertOptions::default(),
-            trailing_spans: Vec::with_capacity(opts.trailing.len()),
+            trailing_spans: Vec::new(),
             clock: ClfClock::default(),
         }
     }
@@ -409,6 +509,45 @@ mod tests {
                 RejectReason::BadField
             ]
         );
+    }
+
+    /// nginx's stock `main` layout ends with `"$http_x_forwarded_for"`: text, whatever it holds.
+    #[test]
+    fn trailing_fields_follow_the_data() {
+        let head = r#"203.0.113.9 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.5""#;
+        let main = [format!(r#"{head} "-""#), format!(r#"{head} "198.51.100.7, 10.0.0.2""#)];
+        let main: Vec<&str> = main.iter().map(String::as_str).collect();
+        let columns = infer_trailing(&main);
+        assert_eq!(columns, [ColumnSpec::new("x_forwarded_for", ColumnType::String)]);
+        let opts = AccessOptions::with_trailing(columns);
+        let mut out = BatchBuilder::new(&access_columns(&opts), &[11], 4);
+        let mut parser = AccessLogParser::new(&opts);
+        for line in &main {
+            parser.parse(line, &mut out).unwrap();
+            out.commit_row();
+        }
+        let xff = out.finish();
+        assert!(xff[0].is_null(0), "`-` is null");
+        assert_eq!(xff[0].as_string::<i32>().value(1), "198.51.100.7, 10.0.0.2");
+
+        let timing = [format!("{head} 0.012 -"), format!("{head} - 0.010 extra"), format!("{head} 0.5 0.4 abc")];
+        let timing: Vec<&str> = timing.iter().map(String::as_str).collect();
+        let expected = [
+            ColumnSpec::new("request_time", ColumnType::Float64),
+            ColumnSpec::new("upstream_response_time", ColumnType::Float64),
+            ColumnSpec::new("field_3", ColumnType::String),
+        ];
+        assert_eq!(infer_trailing(&timing), expected);
+        let mixed = [format!(r#"{head} "1.2.3.4" 0.003 -"#), format!("{head} - - -")];
+        let mixed: Vec<&str> = mixed.iter().map(String::as_str).collect();
+        let expected = [
+            ColumnSpec::new("x_forwarded_for", ColumnType::String),
+            ColumnSpec::new("request_time", ColumnType::Float64),
+            ColumnSpec::new("field_3", ColumnType::String),
+        ];
+        assert_eq!(infer_trailing(&mixed), expected, "only `-` seen: text, which never rejects");
+        assert_eq!(infer_trailing(&[head]), [], "no trailing fields");
+        assert_eq!(infer_trailing(&["garbage"]), default_trailing(), "nothing parsed: the timing pair");
     }
 
     #[test]

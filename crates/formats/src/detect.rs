@@ -1,51 +1,96 @@
-//! Format detection: which built-in format the first lines of a file are in, and how sure.
+//! Format detection: which format the first lines of a file are in, how sure, and why.
+//!
+//! Every built-in format and every format of the [`library`](crate::library) scores a sample
+//! of the file: the share of its non-empty lines the format reads. The best score of at least
+//! one half wins; equal scores go to the stricter format (access, JSON, logfmt, then the
+//! library's, whose patterns are specific, then syslog, whose header many formats carry).
 
 use crate::access::{AccessLogParser, AccessOptions};
 use crate::columns::BatchBuilder;
 use crate::logfmt::looks_like_logfmt;
 use crate::syslog::looks_like_syslog;
-use crate::{FormatKind, LineParser};
+use crate::{FormatError, FormatKind, LineParser};
 
 /// The outcome of sniffing a file's first lines.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detection {
-    /// The most likely format.
+    /// The most likely format's family (`regex` for a library format).
     pub kind: FormatKind,
+    /// The format's name: a built-in name or a library definition's; the table name of the
+    /// files detected in it.
+    pub name: &'static str,
     /// Share of the sampled non-empty lines that parse in that format, 0.0–1.0.
     pub confidence: f64,
 }
 
-/// Detects the format of `lines` (a sample from the start of a file). Returns `None` when no
-/// built-in format explains at least half of the non-empty lines.
-pub fn detect_format(lines: &[&str]) -> Option<Detection> {
+/// How well one format reads a sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// The format's family (`regex` for a library format).
+    pub kind: FormatKind,
+    /// The format's name.
+    pub name: &'static str,
+    /// Sampled non-empty lines the format reads.
+    pub matched: usize,
+    /// Sampled non-empty lines.
+    pub total: usize,
+    /// The first sampled line (1-based, counting non-empty lines) the format does not read.
+    pub first_miss: Option<usize>,
+}
+
+impl Score {
+    /// `matched / total`.
+    pub fn ratio(&self) -> f64 {
+        if self.total == 0 { 0.0 } else { self.matched as f64 / self.total as f64 }
+    }
+}
+
+/// Every format's score on `lines`, best first (ties: the order of the module doc).
+pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
     let lines: Vec<&str> = lines.iter().copied().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return None;
+    // Fields after the user agent are whatever the server was configured to write: not checked.
+    let any_trailing = AccessOptions::with_trailing(Vec::new());
+    let mut access = AccessLogParser::new(&any_trailing);
+    let mut sink = BatchBuilder::new(&crate::access::access_columns(&any_trailing), &[], 1);
+    let mut access_line = |l: &str| access.parse(l, &mut sink).is_ok();
+    let json_line = |l: &str| {
+        l.trim_start().starts_with('{') && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l).is_ok()
+    };
+    let score = |kind, name, reads: &mut dyn FnMut(&str) -> bool| {
+        let mut matched = 0;
+        let mut first_miss = None;
+        for (i, l) in lines.iter().enumerate() {
+            if reads(l) {
+                matched += 1;
+            } else if first_miss.is_none() {
+                first_miss = Some(i + 1);
+            }
+        }
+        Score { kind, name, matched, total: lines.len(), first_miss }
+    };
+    let mut scores = vec![
+        score(FormatKind::Access, "access", &mut access_line),
+        score(FormatKind::Json, "json", &mut { json_line }),
+        score(FormatKind::Logfmt, "logfmt", &mut looks_like_logfmt),
+    ];
+    for format in crate::library::library()? {
+        scores.push(score(FormatKind::Regex, &format.definition.name, &mut |l| format.regex.is_match(l)));
     }
-    let mut access = AccessLogParser::new(&AccessOptions::default());
-    let mut sink = BatchBuilder::new(&crate::access::access_columns(&AccessOptions::default()), &[], 1);
-    let mut counts =
-        [(FormatKind::Access, 0usize), (FormatKind::Syslog, 0), (FormatKind::Json, 0), (FormatKind::Logfmt, 0)];
-    for l in &lines {
-        if access.parse(l, &mut sink).is_ok() {
-            counts[0].1 += 1;
-        }
-        if looks_like_syslog(l) {
-            counts[1].1 += 1;
-        }
-        if l.trim_start().starts_with('{')
-            && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l).is_ok()
-        {
-            counts[2].1 += 1;
-        }
-        if looks_like_logfmt(l) {
-            counts[3].1 += 1;
-        }
-    }
-    // First maximum wins: the order above breaks ties towards the stricter format.
-    let (kind, n) = counts.iter().copied().fold((FormatKind::Access, 0), |best, c| if c.1 > best.1 { c } else { best });
-    let confidence = n as f64 / lines.len() as f64;
-    (confidence >= 0.5).then_some(Detection { kind, confidence })
+    scores.push(score(FormatKind::Syslog, "syslog", &mut looks_like_syslog));
+    // Stable: equal scores keep the order above.
+    scores.sort_by_key(|s| std::cmp::Reverse(s.matched));
+    Ok(scores)
+}
+
+/// Detects the format of `lines` (a sample from the start of a file). Returns `None` when no
+/// format reads at least half of the non-empty lines.
+pub fn detect_format(lines: &[&str]) -> Result<Option<Detection>, FormatError> {
+    let scores = rank_formats(lines)?;
+    Ok(scores.first().filter(|s| s.matched > 0 && s.ratio() >= 0.5).map(|best| Detection {
+        kind: best.kind,
+        name: best.name,
+        confidence: best.ratio(),
+    }))
 }
 
 #[cfg(test)]
@@ -64,10 +109,32 @@ mod tests {
             (json, FormatKind::Json),
             (logfmt, FormatKind::Logfmt),
         ] {
-            let d = detect_format(&[line, line, "garbage"]).unwrap();
+            let d = detect_format(&[line, line, "garbage"]).unwrap().unwrap();
             assert_eq!(d.kind, kind, "{line}");
+            assert_eq!(d.name, kind.name());
             assert!((d.confidence - 2.0 / 3.0).abs() < 1e-9);
         }
-        assert_eq!(detect_format(&["hello world", "no format here"]), None);
+        assert_eq!(detect_format(&["hello world", "no format here"]), Ok(None));
+    }
+
+    /// Each library format's samples are detected as that format, and the built-in formats'
+    /// as theirs.
+    #[test]
+    fn detects_every_library_format_by_its_samples() {
+        for format in crate::library::library().unwrap() {
+            let lines: Vec<&str> = format.definition.samples.iter().map(|s| s.line.as_str()).collect();
+            let d = detect_format(&lines).unwrap().unwrap();
+            assert_eq!(d.name, format.definition.name, "{lines:?} ranked {:?}", rank_formats(&lines).unwrap());
+            assert_eq!(d.confidence, 1.0);
+        }
+    }
+
+    #[test]
+    fn the_ranking_says_which_line_a_format_misses() {
+        let lines = ["Oct 11 22:14:15 host app[1]: hello", "not syslog", "Oct 11 22:14:16 host app[1]: bye"];
+        let ranking = rank_formats(&lines).unwrap();
+        let syslog = &ranking[0];
+        assert_eq!((syslog.name, syslog.matched, syslog.total, syslog.first_miss), ("syslog", 2, 3, Some(2)));
+        assert!(ranking[1..].iter().all(|s| s.matched < 2));
     }
 }

@@ -26,6 +26,7 @@ mod escape;
 mod json;
 mod json_scan;
 mod keyvalue;
+pub mod library;
 mod logfmt;
 mod regex_format;
 mod regex_linear;
@@ -42,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 pub use access::AccessOptions;
 pub use columns::{BatchBuilder, ColumnBuilder, ColumnSpec, ColumnType, Value, schema_of, utc_timestamp_type};
-pub use detect::{Detection, detect_format};
+pub use detect::{Detection, Score, detect_format, rank_formats};
 pub use escape::{escape_excerpt, escape_text};
 pub use json::JsonOptions;
 pub use keyvalue::EXTRA_COLUMN;
@@ -80,10 +81,12 @@ pub struct FileContext {
 }
 
 /// Errors in a format's definition (from config).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum FormatError {
     /// An unknown format name.
-    #[error("unknown format {name:?} (known: access, combined, common, syslog, json, logfmt, regex)")]
+    #[error(
+        "unknown format {name:?} (known: access, combined, common, syslog, json, logfmt, regex, and the library's: `logfusion formats`)"
+    )]
     UnknownFormat {
         /// The name given.
         name: String,
@@ -105,6 +108,14 @@ pub enum FormatError {
     ColumnsDiffer {
         /// The format's name.
         format: String,
+    },
+    /// A definition of the format library does not load (a bug caught by its tests).
+    #[error("format library definition {file}.yaml: {message}")]
+    BadDefinition {
+        /// The definition's file name, without `.yaml`.
+        file: String,
+        /// What is wrong.
+        message: String,
     },
     /// A configured column is not a named group of the regex.
     #[error("column {column:?} is not a named group of the pattern")]
@@ -167,7 +178,7 @@ pub enum FormatSpec {
 
 impl FormatSpec {
     /// The default spec of a built-in format name (`combined`, `common`, `nginx` and `apache`
-    /// are `access`; `ndjson` and `jsonl` are `json`).
+    /// are `access`; `ndjson` and `jsonl` are `json`) or of a [`library`] format (a `regex`).
     pub fn parse_name(name: &str) -> Result<FormatSpec, FormatError> {
         Ok(match name {
             "access" | "combined" | "common" | "nginx" | "apache" => FormatSpec::Access(AccessOptions::default()),
@@ -175,7 +186,10 @@ impl FormatSpec {
             "json" | "ndjson" | "jsonl" => FormatSpec::Json(JsonOptions::default()),
             "logfmt" => FormatSpec::Logfmt(LogfmtOptions::default()),
             "regex" => return Err(FormatError::RegexNeedsPattern),
-            other => return Err(FormatError::UnknownFormat { name: other.to_string() }),
+            other => match library::find(other)? {
+                Some(format) => FormatSpec::Regex(format.definition.regex_options()),
+                None => return Err(FormatError::UnknownFormat { name: other.to_string() }),
+            },
         })
     }
 
@@ -197,7 +211,10 @@ impl FormatSpec {
 
     /// Whether the schema is inferred from sample lines (so callers know to read a sample).
     pub fn needs_sample(&self) -> bool {
-        matches!(self, FormatSpec::Json(_) | FormatSpec::Logfmt(_))
+        matches!(
+            self,
+            FormatSpec::Json(_) | FormatSpec::Logfmt(_) | FormatSpec::Access(AccessOptions { trailing: None })
+        )
     }
 }
 
@@ -224,7 +241,13 @@ impl ResolvedFormat {
     /// Resolves `spec`; `sample` (first lines of the files) is used to infer JSON/logfmt columns.
     pub fn resolve(spec: FormatSpec, time: TimeRules, sample: &[&str]) -> Result<Self, FormatError> {
         let (columns, compiled) = match &spec {
-            FormatSpec::Access(o) => (access_columns(o), Compiled::Access(o.clone())),
+            FormatSpec::Access(o) => {
+                let o = AccessOptions::with_trailing(match &o.trailing {
+                    Some(trailing) => trailing.clone(),
+                    None => access::infer_trailing(sample),
+                });
+                (access_columns(&o), Compiled::Access(o))
+            }
             FormatSpec::Syslog(o) => (syslog_columns(), Compiled::Syslog(o.clone())),
             FormatSpec::Json(o) => {
                 let columns = infer_json_columns(sample, o);
@@ -244,12 +267,19 @@ impl ResolvedFormat {
 
     /// Rebuilds a format from what [`ResolvedFormat::spec`], [`ResolvedFormat::time_rules`]
     /// and [`ResolvedFormat::columns`] returned, e.g. on another machine of a cluster: inferred
-    /// columns (JSON, logfmt) are taken as given instead of inferred again; for the other
-    /// formats they must be the ones the spec gives.
+    /// columns (JSON, logfmt, access trailing fields) are taken as given instead of inferred again; for the other
+    /// formats they must be the ones the spec gives (access: after the inferred trailing fields).
     pub fn from_parts(spec: FormatSpec, time: TimeRules, columns: Vec<ColumnSpec>) -> Result<Self, FormatError> {
         let compiled = match &spec {
             FormatSpec::Json(_) => Compiled::Json(RecordColumns::new(columns.clone())),
             FormatSpec::Logfmt(_) => Compiled::Logfmt(RecordColumns::new(columns.clone())),
+            FormatSpec::Access(AccessOptions { trailing: None }) => {
+                let fixed = access_columns(&AccessOptions::with_trailing(Vec::new()));
+                if columns.get(..fixed.len()) != Some(&fixed[..]) {
+                    return Err(FormatError::ColumnsDiffer { format: spec.kind().to_string() });
+                }
+                Compiled::Access(AccessOptions::with_trailing(columns[fixed.len()..].to_vec()))
+            }
             _ => {
                 let resolved = ResolvedFormat::resolve(spec, time, &[])?;
                 if resolved.columns != columns {
@@ -353,12 +383,12 @@ pub struct CatalogEntry {
     pub columns: Vec<ColumnSpec>,
 }
 
-/// Every built-in format with its default columns.
-pub fn catalog() -> Vec<CatalogEntry> {
-    vec![
+/// Every built-in format with its default columns, then the [`library`]'s formats.
+pub fn catalog() -> Result<Vec<CatalogEntry>, FormatError> {
+    let mut entries = vec![
         CatalogEntry {
             name: "access",
-            description: "Apache/nginx combined and common logs (aliases: combined, common), trailing fields configurable",
+            description: "Apache/nginx combined and common logs (aliases: combined, common); trailing fields inferred from the data (shown: the timing pair) or configured",
             columns: access_columns(&AccessOptions::default()),
         },
         CatalogEntry {
@@ -381,5 +411,14 @@ pub fn catalog() -> Vec<CatalogEntry> {
             description: "user-defined: `pattern` with named groups, `columns` types, `timestamp_format`",
             columns: vec![],
         },
-    ]
+    ];
+    for format in library::library()? {
+        let definition = &format.definition;
+        entries.push(CatalogEntry {
+            name: &definition.name,
+            description: &definition.description,
+            columns: compile_regex(&definition.regex_options())?.columns,
+        });
+    }
+    Ok(entries)
 }

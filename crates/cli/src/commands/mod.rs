@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod detect;
 pub mod export;
 pub mod generate;
 pub mod query;
@@ -13,6 +14,7 @@ pub mod validate;
 
 pub use bench::BenchArgs;
 pub use cluster::{ClusterArg, ClusterArgs, ExecutorArgs, SchedulerArgs};
+pub use detect::DetectArgs;
 pub use export::ExportArgs;
 pub use generate::GenArgs;
 pub use query::QueryArgs;
