@@ -227,3 +227,36 @@ fn library_formats_are_detected_and_queried() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stdout).unwrap().contains("no format reads any of them"));
 }
+
+/// UTF-16 files (little- and big-endian, with their byte-order mark, as Windows tools write
+/// them) give the rows of their UTF-8 twin: transcoded as a stream, not skipped.
+#[test]
+fn utf16_logs_read_as_their_utf8_twins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..40 {
+        text.push_str(&format!(
+            "203.0.113.{i} - - [01/Oct/2026:12:00:{i:02} +0000] \"GET /caf\u{e9}/{i} HTTP/1.1\" 200 {i} \"-\" \"T\u{e9}st \u{1d11e}\"\r\n"
+        ));
+    }
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let twins: [(&str, Vec<u8>); 3] = [
+        ("utf8", text.clone().into_bytes()),
+        ("le", [0xff, 0xfe].into_iter().chain(units.iter().flat_map(|u| u.to_le_bytes())).collect()),
+        ("be", [0xfe, 0xff].into_iter().chain(units.iter().flat_map(|u| u.to_be_bytes())).collect()),
+    ];
+    let sql = "SELECT _line, client_ip, ts, path, status, user_agent, (SELECT count(*) FROM access_rejects) AS rejects \
+               FROM access ORDER BY _line";
+    let mut answers = Vec::new();
+    for (name, bytes) in twins {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("access.log"), bytes).unwrap();
+        answers.push(query_csv(tmp.path(), &["--log-dir", dir.to_str().unwrap()], sql));
+    }
+    assert_eq!(answers[0].len(), 40);
+    assert_eq!(answers[0][3][3], "/caf\u{e9}/3");
+    assert_eq!(answers[0][0][6], "0", "no rejects");
+    assert_eq!(answers[1], answers[0], "UTF-16LE");
+    assert_eq!(answers[2], answers[0], "UTF-16BE");
+}

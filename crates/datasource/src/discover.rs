@@ -460,9 +460,6 @@ fn text_problem(head: &[u8]) -> Option<FileProblem> {
     if head.is_empty() {
         return Some(FileProblem::Empty);
     }
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        return Some(FileProblem::Binary("UTF-16 text (byte-order mark); convert it to UTF-8".into()));
-    }
     let nul = memchr::memchr_iter(0, head).count();
     let control = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x1b | 0x0c)).count();
     if nul * 10 > head.len() || control * 5 > head.len() {

@@ -78,9 +78,7 @@ impl Catalog {
             if found.files.is_empty() {
                 return Err(EngineError::NoFiles { location: escape_text(&source.path) });
             }
-            let forced = source.format.is_some();
-            let (files, skipped): (Vec<LogFile>, Vec<LogFile>) =
-                found.files.into_iter().partition(|f| is_readable(f, forced));
+            let (files, skipped): (Vec<LogFile>, Vec<LogFile>) = found.files.into_iter().partition(is_readable);
             catalog.skipped.extend(skipped);
             match (&source.name, &source.format) {
                 (name, Some(spec)) => {
@@ -90,8 +88,16 @@ impl Catalog {
                 (name, None) => {
                     let mut by_format: BTreeMap<&'static str, Vec<LogFile>> = BTreeMap::new();
                     for f in files {
-                        if let Some(d) = &f.detection {
-                            by_format.entry(d.name).or_default().push(f);
+                        match &f.detection {
+                            Some(d) => by_format.entry(d.name).or_default().push(f),
+                            None => {
+                                catalog.notes.push(format!(
+                                    "{}: no format reads half of its first lines; read as the generic `{TEXT_TABLE}` \
+                                     table (line, and the time and level where found); `logfusion detect` shows why",
+                                    escape_text(&f.name)
+                                ));
+                                by_format.entry(TEXT_TABLE).or_default().push(f);
+                            }
                         }
                     }
                     if let Some(name) = name
@@ -179,12 +185,11 @@ impl Catalog {
     }
 }
 
-/// Whether a file goes into a table: readable, and detected (or with a format forced, in
-/// which case lines no format explains become rejects).
-fn is_readable(file: &LogFile, forced: bool) -> bool {
-    match &file.problem {
-        None => true,
-        Some(FileProblem::Undetected) => forced,
-        Some(_) => false,
-    }
+/// The table (and format) of files no format reads.
+const TEXT_TABLE: &str = "text";
+
+/// Whether a file goes into a table: readable text (in its detected format, the forced one,
+/// or, read by no format, the generic `text` table).
+fn is_readable(file: &LogFile) -> bool {
+    matches!(&file.problem, None | Some(FileProblem::Undetected))
 }

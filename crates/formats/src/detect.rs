@@ -2,8 +2,8 @@
 //!
 //! Every built-in format and every format of the [`library`](crate::library) scores a sample
 //! of the file: the share of its non-empty lines the format reads. The best score of at least
-//! one half wins; equal scores go to the stricter format (access, JSON, logfmt, then the
-//! library's, whose patterns are specific, then syslog, whose header many formats carry).
+//! one half wins; equal scores go to the more specific format (access, JSON, logfmt, then the
+//! library's by their number of columns, then syslog, whose header many formats carry).
 
 use crate::access::{AccessLogParser, AccessOptions};
 use crate::columns::BatchBuilder;
@@ -52,7 +52,11 @@ pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
     let any_trailing = AccessOptions::with_trailing(Vec::new());
     let mut access = AccessLogParser::new(&any_trailing);
     let mut sink = BatchBuilder::new(&crate::access::access_columns(&any_trailing), &[], 1);
-    let mut access_line = |l: &str| access.parse(l, &mut sink).is_ok();
+    // The parser lets a user name hold spaces; detection wants the plain `host ident user [`
+    // head, so that layouts with a field before the client (Apache `vhost_combined`) are not
+    // read as access logs with shifted fields.
+    let clf_head = |l: &str| l.splitn(4, ' ').nth(3).is_some_and(|rest| rest.starts_with('['));
+    let mut access_line = |l: &str| clf_head(l) && access.parse(l, &mut sink).is_ok();
     let json_line = |l: &str| {
         l.trim_start().starts_with('{') && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l).is_ok()
     };
@@ -68,18 +72,21 @@ pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
         }
         Score { kind, name, matched, total: lines.len(), first_miss }
     };
+    // Each score with how specific its format is: the built-ins above the library, whose
+    // formats rank by their number of columns (a pattern with more fields says more about a
+    // line), syslog last.
     let mut scores = vec![
-        score(FormatKind::Access, "access", &mut access_line),
-        score(FormatKind::Json, "json", &mut { json_line }),
-        score(FormatKind::Logfmt, "logfmt", &mut looks_like_logfmt),
+        (usize::MAX, score(FormatKind::Access, "access", &mut access_line)),
+        (usize::MAX - 1, score(FormatKind::Json, "json", &mut { json_line })),
+        (usize::MAX - 2, score(FormatKind::Logfmt, "logfmt", &mut looks_like_logfmt)),
     ];
     for format in crate::library::library()? {
-        scores.push(score(FormatKind::Regex, &format.definition.name, &mut |l| format.regex.is_match(l)));
+        let columns = format.regex.capture_names().flatten().count();
+        scores.push((columns, score(FormatKind::Regex, &format.definition.name, &mut |l| format.regex.is_match(l))));
     }
-    scores.push(score(FormatKind::Syslog, "syslog", &mut looks_like_syslog));
-    // Stable: equal scores keep the order above.
-    scores.sort_by_key(|s| std::cmp::Reverse(s.matched));
-    Ok(scores)
+    scores.push((0, score(FormatKind::Syslog, "syslog", &mut looks_like_syslog)));
+    scores.sort_by_key(|(specific, s)| (std::cmp::Reverse(s.matched), std::cmp::Reverse(*specific)));
+    Ok(scores.into_iter().map(|(_, s)| s).collect())
 }
 
 /// Detects the format of `lines` (a sample from the start of a file). Returns `None` when no

@@ -34,6 +34,7 @@ mod reject;
 #[cfg(test)]
 mod roundtrip_tests;
 mod syslog;
+mod text;
 mod time;
 
 use std::fmt;
@@ -85,7 +86,7 @@ pub struct FileContext {
 pub enum FormatError {
     /// An unknown format name.
     #[error(
-        "unknown format {name:?} (known: access, combined, common, syslog, json, logfmt, regex, and the library's: `logfusion formats`)"
+        "unknown format {name:?} (known: access, combined, common, syslog, json, logfmt, regex, text, and the library's: `logfusion formats`)"
     )]
     UnknownFormat {
         /// The name given.
@@ -137,8 +138,10 @@ pub enum FormatKind {
     Json,
     /// logfmt.
     Logfmt,
-    /// A user-defined regex.
+    /// A user-defined regex (and the formats of the library).
     Regex,
+    /// Any text: the line, with the time and level where found.
+    Text,
 }
 
 impl FormatKind {
@@ -150,6 +153,7 @@ impl FormatKind {
             FormatKind::Json => "json",
             FormatKind::Logfmt => "logfmt",
             FormatKind::Regex => "regex",
+            FormatKind::Text => "text",
         }
     }
 }
@@ -174,6 +178,8 @@ pub enum FormatSpec {
     Logfmt(LogfmtOptions),
     /// A user-defined regex.
     Regex(RegexOptions),
+    /// Generic text: what files no format reads become.
+    Text,
 }
 
 impl FormatSpec {
@@ -185,6 +191,7 @@ impl FormatSpec {
             "syslog" => FormatSpec::Syslog(SyslogOptions::default()),
             "json" | "ndjson" | "jsonl" => FormatSpec::Json(JsonOptions::default()),
             "logfmt" => FormatSpec::Logfmt(LogfmtOptions::default()),
+            "text" => FormatSpec::Text,
             "regex" => return Err(FormatError::RegexNeedsPattern),
             other => match library::find(other)? {
                 Some(format) => FormatSpec::Regex(format.definition.regex_options()),
@@ -206,6 +213,7 @@ impl FormatSpec {
             FormatSpec::Json(_) => FormatKind::Json,
             FormatSpec::Logfmt(_) => FormatKind::Logfmt,
             FormatSpec::Regex(_) => FormatKind::Regex,
+            FormatSpec::Text => FormatKind::Text,
         }
     }
 
@@ -226,6 +234,7 @@ enum Compiled {
     Json(RecordColumns),
     Logfmt(RecordColumns),
     Regex(CompiledRegex, TimestampFormat),
+    Text,
 }
 
 /// A format with a fixed schema: options checked, regex compiled, JSON/logfmt columns inferred.
@@ -261,6 +270,7 @@ impl ResolvedFormat {
                 let c = compile_regex(o)?;
                 (c.columns.clone(), Compiled::Regex(c, o.timestamp_format.clone()))
             }
+            FormatSpec::Text => (text::text_columns(), Compiled::Text),
         };
         Ok(ResolvedFormat { spec, time, columns, compiled })
     }
@@ -339,6 +349,7 @@ impl ResolvedFormat {
             Compiled::Json(c) => Box::new(JsonParser::new(c.clone(), convert(TimestampFormat::Rfc3339))),
             Compiled::Logfmt(c) => Box::new(LogfmtParser::new(c.clone(), convert(TimestampFormat::Rfc3339))),
             Compiled::Regex(c, ts) => Box::new(RegexParser::new(c.clone(), convert(ts.clone()))),
+            Compiled::Text => Box::new(text::TextParser::new(self.time)),
         }
     }
 }
@@ -410,6 +421,11 @@ pub fn catalog() -> Result<Vec<CatalogEntry>, FormatError> {
             name: "regex",
             description: "user-defined: `pattern` with named groups, `columns` types, `timestamp_format`",
             columns: vec![],
+        },
+        CatalogEntry {
+            name: "text",
+            description: "any text (what files no format reads become): the line, with the ISO 8601 time it starts with and its level word where found",
+            columns: text::text_columns(),
         },
     ];
     for format in library::library()? {

@@ -1,8 +1,10 @@
-//! Compression detected by magic bytes, decoded as a stream (gzip and bzip2 multi-member).
+//! Compression detected by magic bytes, decoded as a stream (gzip and bzip2 multi-member);
+//! UTF-16 text (detected by its byte-order mark) transcoded to UTF-8 the same way.
 
 use std::io::{self, BufRead, BufReader, Read};
 
-/// The compression of a file, from its first bytes.
+/// The compression of a file, from its first bytes: what the reader undoes before lines are
+/// found (UTF-16 text counts: it is transcoded to UTF-8 as a stream, like a decompression).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Compression {
     /// Plain text.
@@ -15,6 +17,10 @@ pub enum Compression {
     Bzip2,
     /// xz (`fd 37 7a 58 5a 00`).
     Xz,
+    /// UTF-16 little-endian text (byte-order mark `ff fe`).
+    Utf16Le,
+    /// UTF-16 big-endian text (byte-order mark `fe ff`).
+    Utf16Be,
 }
 
 impl Compression {
@@ -28,6 +34,10 @@ impl Compression {
             Compression::Bzip2
         } else if head.starts_with(&[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) {
             Compression::Xz
+        } else if head.starts_with(&[0xff, 0xfe]) {
+            Compression::Utf16Le
+        } else if head.starts_with(&[0xfe, 0xff]) {
+            Compression::Utf16Be
         } else {
             Compression::None
         }
@@ -58,10 +68,13 @@ impl Compression {
             Compression::Zstd => "zstd",
             Compression::Bzip2 => "bzip2",
             Compression::Xz => "xz",
+            Compression::Utf16Le => "utf-16le",
+            Compression::Utf16Be => "utf-16be",
         }
     }
 
-    /// Whether the file is compressed.
+    /// Whether the file is compressed (or transcoded): read as one stream, never split into
+    /// byte ranges, its offsets counted in the decoded text.
     pub fn is_compressed(self) -> bool {
         self != Compression::None
     }
@@ -81,6 +94,11 @@ pub fn decompressing_reader<R: Read + Send + 'static>(raw: R) -> io::Result<(Com
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
         Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
+        Compression::Utf16Le | Compression::Utf16Be => Box::new(
+            // The byte-order mark chose the encoding and is dropped; unpaired surrogates become
+            // U+FFFD.
+            encoding_rs_io::DecodeReaderBytesBuilder::new().bom_sniffing(true).build(buffered),
+        ),
     };
     Ok((compression, reader))
 }
@@ -104,6 +122,23 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!((c, s.as_str()), (Compression::Gzip, "a\nb\nc\n"));
+    }
+
+    /// UTF-16 text with a byte-order mark reads as the UTF-8 text it holds, without the mark.
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_transcoded() {
+        let text = "2026-10-01 héllo ✓\nline 2 𝄞\n";
+        let units: Vec<u16> = text.encode_utf16().collect();
+        let le: Vec<u8> = [0xff, 0xfe].into_iter().chain(units.iter().flat_map(|u| u.to_le_bytes())).collect();
+        let be: Vec<u8> = [0xfe, 0xff].into_iter().chain(units.iter().flat_map(|u| u.to_be_bytes())).collect();
+        for (bytes, expected) in [(le, Compression::Utf16Le), (be, Compression::Utf16Be)] {
+            let (c, mut r) = decompressing_reader(std::io::Cursor::new(bytes)).unwrap();
+            assert_eq!(c, expected);
+            assert!(c.is_compressed(), "read as one stream");
+            let mut out = String::new();
+            r.read_to_string(&mut out).unwrap();
+            assert_eq!(out, text);
+        }
     }
 
     #[test]
