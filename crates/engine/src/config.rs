@@ -524,8 +524,9 @@ pub struct SourceConfig {
     pub name: String,
     /// A file, a directory (read recursively) or a glob; relative to the config file.
     pub path: String,
-    /// Format name (`access`, `combined`, `common`, `syslog`, `json`, `logfmt`, `regex`) or
-    /// `auto` (detected from the first lines; default).
+    /// Format name (`access`, `combined`, `common`, `syslog`, `json`, `logfmt`, `regex`,
+    /// `text`, or a format of the library such as `nginx_error`) or `auto` (detected from the
+    /// first lines; default).
     #[serde(default)]
     pub format: Option<String>,
     /// Zone of timestamps without an offset (default UTC).

@@ -37,7 +37,7 @@ const FIXED_COLUMNS: usize = 11;
 pub struct AccessOptions {
     /// Columns for the space-separated fields after the user agent, in order. Fields beyond
     /// these are ignored; missing ones are null. Unset: inferred from the first lines of the
-    /// files ([`infer_trailing`]).
+    /// files (`access::infer_trailing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trailing: Option<Vec<ColumnSpec>>,
 }
@@ -49,7 +49,7 @@ impl AccessOptions {
     }
 
     /// The trailing columns: the configured ones, else nginx's timing pair
-    /// (`request_time`, `upstream_response_time`), what [`infer_trailing`] gives when the
+    /// (`request_time`, `upstream_response_time`), what the inference gives when the
     /// sample has no lines.
     pub fn trailing_columns(&self) -> Vec<ColumnSpec> {
         self.trailing.clone().unwrap_or_else(default_trailing)

@@ -31,12 +31,13 @@ use crate::GlobalArgs;
 #[derive(Debug, Clone, clap::Args)]
 pub struct SourceArgs {
     /// A log directory (read recursively), file, glob or s3:// URL: one table per detected
-    /// format (`access`, `syslog`, `json`, `logfmt`), each with its `<table>_rejects`.
-    /// Without it, the sources of the config file.
+    /// format (`access`, `syslog`, `json`, `logfmt`, a library format such as `nginx_error`;
+    /// `text` for files no format reads), each with its `<table>_rejects`. Without it, the
+    /// sources of the config file.
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<String>,
     /// Read every file with this format instead of detecting it (access, combined, common,
-    /// syslog, json, logfmt).
+    /// syslog, json, logfmt, text, or a library format: `logfusion formats`).
     #[arg(long, value_name = "FMT", value_parser = format_name)]
     pub format: Option<String>,
     /// Worker threads and query partitions (overrides max_workers of the config).
