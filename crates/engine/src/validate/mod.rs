@@ -34,7 +34,7 @@ pub struct FileReport {
     pub compression: String,
     /// Size in bytes, as listed.
     pub size: u64,
-    /// Why the file was not read as a log (binary, UTF-16, empty, unreadable, undetected).
+    /// Why the file was not read as a log (binary, empty, unreadable).
     pub problem: Option<String>,
     /// Lines, rows, rejects, line problems and timestamp order of the whole file.
     #[serde(flatten)]
