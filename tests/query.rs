@@ -260,3 +260,19 @@ fn utf16_logs_read_as_their_utf8_twins() {
     assert_eq!(answers[1], answers[0], "UTF-16LE");
     assert_eq!(answers[2], answers[0], "UTF-16BE");
 }
+
+/// A named source keeps its one table when some of its files are read by no format: those
+/// are skipped with a warning there (the generic `text` table is for unnamed discovery).
+#[test]
+fn a_named_source_skips_unreadable_files_instead_of_mixing_formats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::copy(samples().join("access/access.log"), logs.join("a.log")).unwrap();
+    std::fs::write(logs.join("notes.txt"), "junk\nmore junk\n").unwrap();
+    std::fs::write(tmp.path().join("config.yaml"), "sources:\n  - name: web\n    path: logs/\n").unwrap();
+    let out = logfusion(tmp.path()).args(["query", "SELECT count(*) FROM web"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("notes.txt") && stderr.contains("no known log format"), "{stderr}");
+}

@@ -87,18 +87,27 @@ impl Catalog {
                 }
                 (name, None) => {
                     let mut by_format: BTreeMap<&'static str, Vec<LogFile>> = BTreeMap::new();
+                    let mut unread = Vec::new();
                     for f in files {
                         match &f.detection {
                             Some(d) => by_format.entry(d.name).or_default().push(f),
-                            None => {
-                                catalog.notes.push(format!(
-                                    "{}: no format reads half of its first lines; read as the generic `{TEXT_TABLE}` \
-                                     table (line, and the time and level where found); `logfusion detect` shows why",
-                                    escape_text(&f.name)
-                                ));
-                                by_format.entry(TEXT_TABLE).or_default().push(f);
-                            }
+                            None => unread.push(f),
                         }
+                    }
+                    // A named source whose other files have a format keeps its one table; the
+                    // files no format reads are skipped there, as before. Elsewhere they are the
+                    // generic `text` table.
+                    if name.is_some() && !by_format.is_empty() {
+                        catalog.skipped.extend(unread);
+                    } else if !unread.is_empty() {
+                        for f in &unread {
+                            catalog.notes.push(format!(
+                                "{}: no format reads half of its first lines; read as the generic `{TEXT_TABLE}` \
+                                 table (line, and the time and level where found); `logfusion detect` shows why",
+                                escape_text(&f.name)
+                            ));
+                        }
+                        by_format.insert(TEXT_TABLE, unread);
                     }
                     if let Some(name) = name
                         && by_format.len() > 1
