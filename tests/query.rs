@@ -261,6 +261,117 @@ fn utf16_logs_read_as_their_utf8_twins() {
     assert_eq!(answers[2], answers[0], "UTF-16BE");
 }
 
+/// `text` in a legacy single- or double-byte encoding, by a table of the characters used (the
+/// test's own oracle, independent of the decoder under test).
+fn encode_legacy(text: &str, table: &[(char, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in text.chars() {
+        match table.iter().find(|(k, _)| *k == c) {
+            Some((_, bytes)) => out.extend_from_slice(bytes),
+            None if c.is_ascii() => out.push(c as u8),
+            None => panic!("no legacy bytes for {c:?}"),
+        }
+    }
+    out
+}
+
+/// Logs in a legacy encoding give the rows of their UTF-8 twin: windows-1252 (also by its
+/// `latin1` label, gzip-compressed) and Shift_JIS, through `--encoding`. Without it such a
+/// file is not text and nothing is read.
+#[test]
+fn legacy_encodings_read_as_their_utf8_twins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = |agent: &str| -> String {
+        (0..40)
+            .map(|i| {
+                format!(
+                    "203.0.113.{i} - - [01/Oct/2026:12:00:{i:02} +0000] \"GET /caf\u{e9}/{i} HTTP/1.1\" 200 {i} \"-\" \"{agent}\"\n"
+                )
+            })
+            .collect()
+    };
+    let western = log("Caf\u{e9} \u{2013} 5 \u{20ac}");
+    // Shift_JIS has no é: the Japanese twin's paths are ASCII.
+    let japanese = log("\u{65e5}\u{672c}\u{8a9e}").replace("caf\u{e9}", "cafe");
+    let cp1252: &[(char, &[u8])] = &[('\u{e9}', b"\xe9"), ('\u{2013}', b"\x96"), ('\u{20ac}', b"\x80")];
+    let sjis: &[(char, &[u8])] = &[('\u{65e5}', b"\x93\xfa"), ('\u{672c}', b"\x96\x7b"), ('\u{8a9e}', b"\x8c\xea")];
+    let cases: [(&str, &str, Vec<u8>, Option<&str>); 5] = [
+        ("utf8", "access.log", western.clone().into_bytes(), None),
+        ("cp1252", "access.log", encode_legacy(&western, cp1252), Some("windows-1252")),
+        ("latin1_gz", "access.log.gz", crate::common::gzip(&encode_legacy(&western, cp1252)), Some("latin1")),
+        ("sjis_utf8", "access.log", japanese.clone().into_bytes(), None),
+        ("sjis", "access.log", encode_legacy(&japanese, sjis), Some("shift_jis")),
+    ];
+    let sql = "SELECT _line, client_ip, ts, path, user_agent, (SELECT count(*) FROM access_rejects) AS rejects \
+               FROM access ORDER BY _line";
+    let mut answers = Vec::new();
+    for (name, file, bytes, encoding) in cases {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(file), bytes).unwrap();
+        let mut args = vec!["--log-dir", dir.to_str().unwrap()];
+        args.extend(encoding.iter().flat_map(|e| ["--encoding", e]));
+        answers.push(query_csv(tmp.path(), &args, sql));
+    }
+    assert_eq!(answers[0].len(), 40);
+    assert_eq!(answers[0][2][4], "Caf\u{e9} \u{2013} 5 \u{20ac}");
+    assert_eq!(answers[0][0][5], "0", "no rejects");
+    assert_eq!(answers[1], answers[0], "windows-1252");
+    assert_eq!(answers[2], answers[0], "latin1, gzip");
+    assert_eq!(answers[3][7][4], "\u{65e5}\u{672c}\u{8a9e}");
+    assert_eq!(answers[4], answers[3], "Shift_JIS");
+    // Without the encoding the windows-1252 file is not UTF-8 text: skipped, nothing to query.
+    let out = logfusion(tmp.path())
+        .args(["query", "--log-dir", tmp.path().join("cp1252").to_str().unwrap(), "SELECT 1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("not UTF-8"), "{stderr}");
+    let out = logfusion(tmp.path()).args(["query", "--encoding", "ebcdic", "SELECT 1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unknown label is a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown text encoding `ebcdic`"));
+}
+
+/// A source's `invalid_utf8: replace` turns lines with invalid bytes into rows (the bytes
+/// become U+FFFD) instead of `invalid_utf8` rejects; either way lines = rows + rejects.
+#[test]
+fn invalid_utf8_is_a_reject_unless_the_source_replaces_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    for i in 0..10 {
+        let agent: &[u8] = if i % 4 == 1 { b"bad \xff\xfe agent" } else { b"good agent" };
+        bytes.extend(
+            format!("192.0.2.{i} - - [01/Oct/2026:12:00:{i:02} +0000] \"GET /{i} HTTP/1.1\" 200 {i} \"-\" \"").bytes(),
+        );
+        bytes.extend_from_slice(agent);
+        bytes.extend_from_slice(b"\"\n");
+    }
+    std::fs::write(tmp.path().join("mixed.log"), &bytes).unwrap();
+    let config = tmp.path().join("config.yaml");
+    let path = tmp.path().join("mixed.log");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:\n  - {{name: strict, path: '{0}', format: access}}\n  \
+             - {{name: lenient, path: '{0}', format: access, invalid_utf8: replace}}\n",
+            path.display()
+        ),
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let rows = query_csv(
+        tmp.path(),
+        &args,
+        "SELECT (SELECT count(*) FROM strict) AS a, \
+         (SELECT count(*) FROM strict_rejects WHERE reason = 'invalid_utf8') AS b, \
+         (SELECT count(*) FROM lenient) AS c, (SELECT count(*) FROM lenient_rejects) AS d, \
+         (SELECT user_agent FROM lenient WHERE _line = 2) AS e, \
+         (SELECT sum(lines) - sum(rows) - sum(rejects) FROM strict_profile) AS f, \
+         (SELECT sum(lines) - sum(rows) - sum(rejects) FROM lenient_profile) AS g",
+    );
+    assert_eq!(rows, [["7", "3", "10", "0", "bad \u{fffd}\u{fffd} agent", "0", "0"]]);
+}
+
 /// A named source keeps its one table when some of its files are read by no format: those
 /// are skipped with a warning there (the generic `text` table is for unnamed discovery).
 #[test]

@@ -21,7 +21,7 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use crate::archive::{ArchiveKind, ArchiveMember, StoreReader, list_members};
 use crate::error::{Error, Result};
 use crate::location::{LogLocation, display_name};
-use logfusion_lines::{Compression, decompressing_reader};
+use logfusion_lines::{Compression, Decoding, decompressing_reader};
 
 /// Decompressed bytes read from the start of each file to sniff it.
 pub const SNIFF_BYTES: usize = 64 * 1024;
@@ -130,12 +130,15 @@ pub struct Discovery {
     pub notes: Vec<String>,
 }
 
-/// What a listing should leave out.
+/// What a listing should leave out, and how the files' text is decoded for sniffing.
 #[derive(Debug, Clone, Default)]
 pub struct ListOptions {
     /// Local files and folders never read as input (logfusion's own logs, results and
     /// caches); a folder is left out with everything in it.
     pub exclude: Vec<std::path::PathBuf>,
+    /// The source's text decoding, applied to each file's first bytes before they are judged
+    /// and sampled (a UTF-16 file with a byte-order mark is transcoded whatever it says).
+    pub decoding: Decoding,
 }
 
 /// Lists and sniffs every file at `location`. An error when the location itself cannot be
@@ -148,7 +151,7 @@ pub async fn discover(location: &LogLocation, options: &ListOptions) -> Result<D
         None => (list_store(&store, location).await?, Discovery::default()),
     };
     let sniffed: Vec<Vec<LogFile>> = futures::stream::iter(listed)
-        .map(|meta| sniff(&store, location.store_url(), meta))
+        .map(|meta| sniff(&store, location.store_url(), meta, options.decoding))
         .buffered(CONCURRENT_SNIFFS)
         .collect()
         .await;
@@ -350,7 +353,12 @@ async fn list_store(store: &Arc<dyn ObjectStore>, location: &LogLocation) -> Res
 
 /// Reads the first bytes of one listed file and sniffs them; an archive is its members, each
 /// sniffed. Never fails: problems end up in [`LogFile::problem`].
-async fn sniff(store: &Arc<dyn ObjectStore>, store_url: &ObjectStoreUrl, meta: ObjectMeta) -> Vec<LogFile> {
+async fn sniff(
+    store: &Arc<dyn ObjectStore>,
+    store_url: &ObjectStoreUrl,
+    meta: ObjectMeta,
+    decoding: Decoding,
+) -> Vec<LogFile> {
     let name = display_name(store_url, &meta.location);
     let head = async {
         let first = meta.size.min(SNIFF_BYTES as u64);
@@ -362,13 +370,13 @@ async fn sniff(store: &Arc<dyn ObjectStore>, store_url: &ObjectStoreUrl, meta: O
     };
     let raw = match head.await {
         Ok(raw) => raw,
-        Err(e) => return vec![sniff_head(name, store_url.clone(), meta, Err(io::Error::other(e)))],
+        Err(e) => return vec![sniff_head(name, store_url.clone(), meta, Err(io::Error::other(e)), decoding)],
     };
     let head = decompressed_head(io::Cursor::new(raw.clone()));
     let archive = head.as_ref().ok().and_then(|(_, text)| ArchiveKind::detect(&raw, text));
     match archive {
-        Some(kind) => sniff_members(store, store_url, meta, name, kind).await,
-        None => vec![sniff_head(name, store_url.clone(), meta, head)],
+        Some(kind) => sniff_members(store, store_url, meta, name, kind, decoding).await,
+        None => vec![sniff_head(name, store_url.clone(), meta, head, decoding)],
     }
 }
 
@@ -379,6 +387,7 @@ async fn sniff_members(
     meta: ObjectMeta,
     name: String,
     kind: ArchiveKind,
+    decoding: Decoding,
 ) -> Vec<LogFile> {
     let handle = tokio::runtime::Handle::current();
     let reader = StoreReader::new(store.clone(), meta.location.clone(), meta.size, handle);
@@ -396,7 +405,7 @@ async fn sniff_members(
         .map(|m| {
             let head = m.head.and_then(|bytes| decompressed_head(io::Cursor::new(bytes)));
             let member_name = format!("{name}!{}", m.member.path);
-            let mut file = sniff_head(member_name, store_url.clone(), meta.clone(), head);
+            let mut file = sniff_head(member_name, store_url.clone(), meta.clone(), head, decoding);
             file.member = Some(m.member);
             file
         })
@@ -404,12 +413,14 @@ async fn sniff_members(
 }
 
 /// What the first bytes of a file say about it: `head` is its compression and first
-/// [`SNIFF_BYTES`] decompressed bytes, or why they could not be read.
+/// [`SNIFF_BYTES`] decompressed bytes, or why they could not be read; `decoding` turns them
+/// into the text the scan will see.
 fn sniff_head(
     name: String,
     store: ObjectStoreUrl,
     meta: ObjectMeta,
     head: io::Result<(Compression, Vec<u8>)>,
+    decoding: Decoding,
 ) -> LogFile {
     let mut file = LogFile {
         name,
@@ -425,10 +436,18 @@ fn sniff_head(
         Err(e) => file.problem = Some(FileProblem::Unreadable(io_reason(&e))),
         Ok((compression, head)) => {
             file.compression = compression;
+            let whole = head.len() < SNIFF_BYTES;
+            let head = match decode_head(compression, decoding, head) {
+                Ok(head) => head,
+                Err(e) => {
+                    file.problem = Some(FileProblem::Unreadable(io_reason(&e)));
+                    return file;
+                }
+            };
             let head = head.strip_prefix(UTF8_BOM).unwrap_or(&head);
             file.problem = text_problem(head);
             if file.problem.is_none() {
-                file.sample = sample_lines(head);
+                file.sample = sample_lines(head, whole);
                 let lines: Vec<&str> = file.sample.iter().map(String::as_str).collect();
                 match detect_format(&lines) {
                     Ok(Some(detection)) => file.detection = Some(detection),
@@ -455,6 +474,17 @@ fn decompressed_head<R: Read + Send + 'static>(raw: R) -> io::Result<(Compressio
     Ok((compression, head))
 }
 
+/// `head` as the scan will read it: decoded with the source's `decoding` unless the file is
+/// UTF-16 (already transcoded by its byte-order mark).
+fn decode_head(compression: Compression, decoding: Decoding, head: Vec<u8>) -> io::Result<Vec<u8>> {
+    if !decoding.transcodes() || matches!(compression, Compression::Utf16Le | Compression::Utf16Be) {
+        return Ok(head);
+    }
+    let mut text = Vec::with_capacity(head.len() + head.len() / 2);
+    decoding.reader(Box::new(io::Cursor::new(head))).read_to_end(&mut text)?;
+    Ok(text)
+}
+
 /// Why `head` is not text, if it is not.
 fn text_problem(head: &[u8]) -> Option<FileProblem> {
     if head.is_empty() {
@@ -477,9 +507,9 @@ fn text_problem(head: &[u8]) -> Option<FileProblem> {
 }
 
 /// The complete, non-empty UTF-8 lines of `head` (the last one only if `head` ends in `\n` or
-/// is the whole file).
-fn sample_lines(head: &[u8]) -> Vec<String> {
-    let complete = if head.len() < SNIFF_BYTES {
+/// is the `whole` file).
+fn sample_lines(head: &[u8], whole: bool) -> Vec<String> {
+    let complete = if whole {
         head
     } else {
         match memchr::memrchr(b'\n', head) {

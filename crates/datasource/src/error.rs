@@ -84,6 +84,14 @@ pub enum Error {
         /// What is wrong with the format.
         error: logfusion_formats::FormatError,
     },
+    /// A table's text encoding could not be rebuilt from what a cluster node sent.
+    #[error("table {table:?}: {reason}")]
+    Decoding {
+        /// The table.
+        table: String,
+        /// Why the encoding is refused.
+        reason: String,
+    },
     /// A plan received from another process does not fit together (a node of another
     /// version, or a codec bug).
     #[error("a log scan received from another process does not fit together: {what}")]

@@ -44,7 +44,7 @@ pub use discover::{Discovery, FileProblem, ListOptions, LogFile, SAMPLE_LINES, S
 pub use error::{Error, Result};
 pub use file_format::{FILE_COLUMN, LINE_COLUMN, LogFormat, LogScanOptions};
 pub use location::{LogLocation, display_name, store_for};
-pub use logfusion_lines::Compression;
+pub use logfusion_lines::{Compression, Decoding, UnknownEncoding};
 pub use opener::FirstLine;
 pub use scan::health::{FileHealth, RejectExample, health_schema};
 pub use scan::in_scan;

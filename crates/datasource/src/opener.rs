@@ -30,7 +30,7 @@ use crate::scan::rows::{RowLayout, RowsSink};
 use crate::scan::{LineSink, ScanJob, guard_panics, scan_lines};
 use crate::table::LogTableOptions;
 use logfusion_lines::LineReader;
-use logfusion_lines::decompressing_reader;
+use logfusion_lines::{Compression, Decoding, decompressing_reader};
 
 /// The line number of the first line of a byte range, attached to its [`PartitionedFile`] by a
 /// caller that knows it (the tail of a file whose start was read before): the scan then does
@@ -102,6 +102,8 @@ struct Plan {
     strict: bool,
     /// Bytes the line reader asks for at once.
     read_block: usize,
+    /// How the decompressed text is decoded.
+    decoding: Decoding,
 }
 
 impl FileOpener for LogOpener {
@@ -164,6 +166,7 @@ impl FileOpener for LogOpener {
             plain,
             strict: self.strict,
             read_block,
+            decoding: self.options.decoding,
         };
         let (store, store_url, counters) = (self.store.clone(), self.store_url.clone(), self.counters.clone());
         Ok(Box::pin(async move {
@@ -278,7 +281,9 @@ fn run_scan(
                 let file = job.file_name.to_string();
                 return Err(Error::CompressedRange { file, compression: compression.name() }.into());
             }
-            Ok((_, reader)) => reader,
+            // UTF-16 was transcoded by its byte-order mark; other text by the source's decoding.
+            Ok((Compression::Utf16Le | Compression::Utf16Be, reader)) => reader,
+            Ok((_, reader)) => plan.decoding.reader(reader),
             Err(e) => Box::new(FailingReader::new(e)),
         }
     };

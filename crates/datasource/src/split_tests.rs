@@ -171,6 +171,7 @@ impl Harness {
             kind,
             max_line_bytes: MAX_LINE,
             compressed: Arc::new(compressed),
+            decoding: logfusion_lines::Decoding::Utf8,
             read_block: read.block,
         };
         let log_format = LogFormat::new(options);

@@ -32,7 +32,7 @@ use crate::discover::LogFile;
 use crate::error::{Error, Result as SourceResult};
 use crate::file_format::{LogFormat, LogScanOptions};
 use crate::location::store_for;
-use logfusion_lines::Compression;
+use logfusion_lines::{Compression, Decoding};
 
 /// What a log table yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -73,6 +73,9 @@ pub struct LogTableOptions {
     pub max_line_bytes: usize,
     /// Object-store paths known to be compressed, whatever their extension.
     pub compressed: Arc<HashSet<String>>,
+    /// How the text is decoded once decompressed; a transcoding decoding reads every file as
+    /// one stream.
+    pub decoding: Decoding,
     /// Bytes the line reader asks for at once ([`DEFAULT_READ_BLOCK`]; tests use tiny blocks
     /// to cross every buffer boundary).
     pub read_block: usize,
@@ -83,10 +86,13 @@ pub struct LogTableOptions {
 pub const DEFAULT_READ_BLOCK: usize = 1 << 20;
 
 impl LogTableOptions {
-    /// Whether `file` is compressed (by its name or its sniffed first bytes).
+    /// Whether `file` is compressed (by its name or its sniffed first bytes) or transcoded:
+    /// either way it is read as one stream, never split into byte ranges.
     pub fn is_compressed(&self, file: &PartitionedFile) -> bool {
         let location = file.object_meta.location.as_ref();
-        Compression::from_extension(location).is_compressed() || self.compressed.contains(location)
+        self.decoding.transcodes()
+            || Compression::from_extension(location).is_compressed()
+            || self.compressed.contains(location)
     }
 }
 
@@ -99,6 +105,8 @@ pub struct LogTable {
     pub format: Arc<ResolvedFormat>,
     /// Whether the format was detected (rather than configured).
     pub detected: bool,
+    /// How the files' text is decoded (UTF-8 unless the source names an encoding).
+    pub decoding: Decoding,
     /// The files, all in one store.
     pub files: Vec<LogFile>,
 }
@@ -134,6 +142,7 @@ impl LogTable {
             kind,
             max_line_bytes,
             compressed: Arc::new(compressed),
+            decoding: self.decoding,
             read_block: DEFAULT_READ_BLOCK,
         }
     }

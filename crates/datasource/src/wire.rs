@@ -13,6 +13,7 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion_datasource::file_groups::FileGroup;
 use datafusion_datasource::{PartitionedFile, TableSchema};
 use logfusion_formats::{ColumnSpec, FormatSpec, ResolvedFormat, TimeRules};
+use logfusion_lines::Decoding;
 use object_store::ObjectMeta;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,10 @@ pub struct TableOptionsWire {
     kind: TableKind,
     max_line_bytes: usize,
     compressed: Vec<String>,
+    /// The legacy encoding's name, if any.
+    encoding: Option<String>,
+    /// Whether invalid UTF-8 is replaced rather than rejected.
+    replace_invalid_utf8: bool,
     read_block: usize,
 }
 
@@ -48,6 +53,8 @@ impl TableOptionsWire {
             kind: options.kind,
             max_line_bytes: options.max_line_bytes,
             compressed,
+            encoding: options.decoding.encoding_name().map(str::to_string),
+            replace_invalid_utf8: options.decoding == Decoding::Utf8Replace,
             read_block: options.read_block,
         }
     }
@@ -56,12 +63,15 @@ impl TableOptionsWire {
     pub fn into_options(self) -> Result<LogTableOptions> {
         let format = ResolvedFormat::from_parts(self.spec, self.time, self.columns)
             .map_err(|error| Error::Format { table: self.table.clone(), error })?;
+        let decoding = Decoding::from_label(self.encoding.as_deref(), self.replace_invalid_utf8)
+            .map_err(|e| Error::Decoding { table: self.table.clone(), reason: e.to_string() })?;
         Ok(LogTableOptions {
             table: self.table,
             format: Arc::new(format),
             kind: self.kind,
             max_line_bytes: self.max_line_bytes,
             compressed: Arc::new(self.compressed.into_iter().collect::<HashSet<_>>()),
+            decoding,
             read_block: self.read_block,
         })
     }

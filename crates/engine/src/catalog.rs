@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
-use logfusion_datasource::{FileProblem, ListOptions, LogFile, LogLocation, LogTable, discover};
+use logfusion_datasource::{Decoding, FileProblem, ListOptions, LogFile, LogLocation, LogTable, discover};
 use logfusion_formats::{FormatSpec, ResolvedFormat, TimeRules, escape_text};
 
 use crate::config::Config;
@@ -28,12 +28,14 @@ pub struct SourceRequest {
     pub format: Option<FormatSpec>,
     /// How timestamps become UTC: zone, daylight saving, plausible epoch numbers.
     pub time: TimeRules,
+    /// How the files' text is decoded (UTF-8 unless an encoding is named).
+    pub decoding: Decoding,
 }
 
 impl SourceRequest {
     /// Auto mode over a directory (or file, or glob), optionally forcing one format.
     pub fn auto(path: impl Into<String>, format: Option<FormatSpec>) -> Self {
-        SourceRequest { name: None, path: path.into(), format, time: TimeRules::default() }
+        SourceRequest { name: None, path: path.into(), format, time: TimeRules::default(), decoding: Decoding::Utf8 }
     }
 
     /// The sources of a config file.
@@ -47,6 +49,7 @@ impl SourceRequest {
                     path: s.path.clone(),
                     format: s.format_spec()?,
                     time: TimeRules::new(s.timezone, s.dst, config.epoch_years()),
+                    decoding: s.decoding()?,
                 })
             })
             .collect()
@@ -73,7 +76,8 @@ impl Catalog {
         let mut catalog = Catalog::default();
         for source in sources {
             let location = LogLocation::parse(&source.path)?;
-            let found = discover(&location, options).await?;
+            let list = ListOptions { decoding: source.decoding, ..options.clone() };
+            let found = discover(&location, &list).await?;
             catalog.notes.extend(found.notes);
             if found.files.is_empty() {
                 return Err(EngineError::NoFiles { location: escape_text(&source.path) });
@@ -83,7 +87,7 @@ impl Catalog {
             match (&source.name, &source.format) {
                 (name, Some(spec)) => {
                     let table = name.clone().unwrap_or_else(|| spec.kind().name().to_string());
-                    catalog.push_table(table, spec.clone(), source.time, files, false)?;
+                    catalog.push_table(table, spec.clone(), source, files, false)?;
                 }
                 (name, None) => {
                     let mut by_format: BTreeMap<&'static str, Vec<LogFile>> = BTreeMap::new();
@@ -124,7 +128,7 @@ impl Catalog {
                         // Detection finds built-in and library formats, which need no options.
                         let spec = FormatSpec::parse_name(format)
                             .map_err(|error| EngineError::Format { source_name: table.clone(), error })?;
-                        catalog.push_table(table, spec, source.time, files, true)?;
+                        catalog.push_table(table, spec, source, files, true)?;
                     }
                 }
             }
@@ -153,7 +157,7 @@ impl Catalog {
         &mut self,
         name: String,
         spec: FormatSpec,
-        time: TimeRules,
+        source: &SourceRequest,
         files: Vec<LogFile>,
         detected: bool,
     ) -> Result<()> {
@@ -161,7 +165,7 @@ impl Catalog {
             return Ok(());
         }
         if let Some(existing) = self.tables.iter_mut().find(|t| t.name == name) {
-            if existing.format.spec() == &spec {
+            if existing.format.spec() == &spec && existing.decoding == source.decoding {
                 existing.files.extend(files);
                 return Ok(());
             }
@@ -169,14 +173,15 @@ impl Catalog {
         }
         let sample: Vec<&str> =
             files.iter().flat_map(|f| f.sample.iter().map(String::as_str)).take(INFER_LINES).collect();
-        let format = ResolvedFormat::resolve(spec, time, &sample)
+        let format = ResolvedFormat::resolve(spec, source.time, &sample)
             .map_err(|error| EngineError::Format { source_name: name.clone(), error })?;
         // The samples have done their work (schema inference); 100 000 files need not keep them.
         let mut files = files;
         for f in &mut files {
             f.sample = Vec::new();
         }
-        self.tables.push(LogTable { name, format: Arc::new(format), detected, files });
+        let decoding = source.decoding;
+        self.tables.push(LogTable { name, format: Arc::new(format), detected, decoding, files });
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use logfusion_datasource::Decoding;
 use logfusion_formats::{DEFAULT_EPOCH_YEARS, DstPolicy, FormatSpec, TimeZoneSpec};
 use serde::Deserialize;
 
@@ -539,9 +540,34 @@ pub struct SourceConfig {
     /// Options of the format (e.g. `trailing` for access, `pattern` for regex).
     #[serde(default)]
     pub options: serde_yaml::Mapping,
+    /// Text encoding of the files when not UTF-8: a WHATWG label such as `windows-1252`,
+    /// `latin1` or `shift_jis`. UTF-16 files are recognised by their byte-order mark.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// What a line with invalid UTF-8 becomes: `reject` (default; an `invalid_utf8` reject) or
+    /// `replace` (the bad bytes become U+FFFD and the line is parsed).
+    #[serde(default)]
+    pub invalid_utf8: InvalidUtf8,
+}
+
+/// What a line with invalid UTF-8 becomes (a source's `invalid_utf8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidUtf8 {
+    /// An `invalid_utf8` reject with the line's bytes.
+    #[default]
+    Reject,
+    /// Each invalid sequence becomes U+FFFD; the line is parsed.
+    Replace,
 }
 
 impl SourceConfig {
+    /// The decoding of the source's text, from `encoding` and `invalid_utf8`.
+    pub fn decoding(&self) -> Result<Decoding, ConfigError> {
+        Decoding::from_label(self.encoding.as_deref(), self.invalid_utf8 == InvalidUtf8::Replace)
+            .map_err(|e| ConfigError::setting(format!("sources[{}].encoding", self.name), e))
+    }
+
     /// The format spec with its options, or `None` for auto-detection.
     pub fn format_spec(&self) -> Result<Option<FormatSpec>, ConfigError> {
         let key = |k: &str| format!("sources[{}].{k}", self.name);
@@ -713,6 +739,7 @@ impl Config {
                 return Err(bad("sources", format!("name {:?} is used twice", s.name)));
             }
             s.format_spec()?;
+            s.decoding()?;
         }
         Ok(())
     }
@@ -877,6 +904,13 @@ mod tests {
         );
         assert_eq!(c.sources[0].format_spec().unwrap().unwrap().kind(), logfusion_formats::FormatKind::Access);
         assert_eq!(c.sources[1].format_spec().unwrap().unwrap().kind(), logfusion_formats::FormatKind::Regex);
+        assert_eq!(c.sources[0].decoding().unwrap(), Decoding::Utf8);
+        let c = Config::parse(
+            "sources:\n  - {name: a, path: a, encoding: latin1}\n  - {name: b, path: b, invalid_utf8: replace}\n",
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].decoding().unwrap().encoding_name(), Some("windows-1252"));
+        assert_eq!(c.sources[1].decoding().unwrap(), Decoding::Utf8Replace);
         assert_eq!(Config::parse("").unwrap().batch_size, 8192);
     }
 
@@ -895,6 +929,10 @@ mod tests {
         let e =
             Config::parse("sources:\n  - name: w\n    path: x\n    timezone: Mars/Olympus\n").unwrap_err().to_string();
         assert!(e.contains("Mars/Olympus"), "{e}");
+        let e = Config::parse("sources:\n  - name: w\n    path: x\n    encoding: ebcdic\n").unwrap_err().to_string();
+        assert!(e.contains("sources[w].encoding") && e.contains("`ebcdic`"), "{e}");
+        let e = Config::parse("sources:\n  - name: w\n    path: x\n    invalid_utf8: drop\n").unwrap_err().to_string();
+        assert!(e.contains("drop"), "{e}");
         assert!(Config::parse("logging: {level: loud}\n").unwrap_err().to_string().contains("logging.level"));
         assert!(Config::parse("params: {since: [1, 2]}\n").unwrap_err().to_string().contains("params.since"));
         assert!(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use logfusion_datasource::ListOptions;
+use logfusion_datasource::{Decoding, ListOptions};
 use logfusion_formats::{FormatSpec, escape_text};
 
 use crate::catalog::{Catalog, SourceRequest};
@@ -33,6 +33,9 @@ pub struct EnvironmentOptions {
     pub log_dir: Option<String>,
     /// A format name forced on every file of `log_dir`.
     pub format: Option<String>,
+    /// The text encoding of the files of `log_dir` when not UTF-8 (a WHATWG label such as
+    /// `windows-1252`).
+    pub encoding: Option<String>,
     /// Worker threads and partitions, overriding `max_workers`.
     pub max_workers: Option<usize>,
     /// Files and folders never read as input besides logfusion's own logs (a command's
@@ -145,7 +148,7 @@ async fn discover(options: &EnvironmentOptions, config: &Config, config_path: Op
     let mut exclude = own_files(config);
     exclude.extend(config_path.map(Path::to_path_buf));
     exclude.extend(options.exclude.iter().cloned());
-    let catalog = Catalog::discover(&sources, &ListOptions { exclude }).await?;
+    let catalog = Catalog::discover(&sources, &ListOptions { exclude, ..ListOptions::default() }).await?;
     for t in &catalog.tables {
         tracing::info!(table = %t.name, format = %t.format.kind(), files = t.files.len(), bytes = t.bytes(), "table registered");
     }
@@ -172,6 +175,8 @@ fn sources(options: &EnvironmentOptions, config: &Config) -> Result<Vec<SourceRe
         Some(dir) => {
             let mut source = SourceRequest::auto(dir.clone(), forced);
             source.time = logfusion_formats::TimeRules::new(source.time.zone, source.time.dst, config.epoch_years());
+            source.decoding = Decoding::from_label(options.encoding.as_deref(), false)
+                .map_err(|e| EngineError::Argument { name: "--encoding".into(), message: e.to_string() })?;
             Ok(vec![source])
         }
         None if !config.sources.is_empty() => {
@@ -179,6 +184,12 @@ fn sources(options: &EnvironmentOptions, config: &Config) -> Result<Vec<SourceRe
                 return Err(EngineError::Argument {
                     name: "--format".into(),
                     message: "applies to --log-dir; set `format` per source in the config instead".into(),
+                });
+            }
+            if options.encoding.is_some() {
+                return Err(EngineError::Argument {
+                    name: "--encoding".into(),
+                    message: "applies to --log-dir; set `encoding` per source in the config instead".into(),
                 });
             }
             SourceRequest::from_config(config)

@@ -55,8 +55,8 @@ pub enum EngineError {
         /// The formats found, comma-separated.
         kinds: String,
     },
-    /// Two sources define one table with different formats.
-    #[error("table {table:?} is defined twice with different formats")]
+    /// Two sources define one table with different formats (or text encodings).
+    #[error("table {table:?} is defined twice with different formats or encodings")]
     TableTwice {
         /// The table.
         table: String,

@@ -28,6 +28,7 @@ mod json_scan;
 mod keyvalue;
 pub mod library;
 mod logfmt;
+mod multiline;
 mod regex_format;
 mod regex_linear;
 mod reject;
@@ -49,6 +50,7 @@ pub use escape::{escape_excerpt, escape_text};
 pub use json::JsonOptions;
 pub use keyvalue::EXTRA_COLUMN;
 pub use logfmt::LogfmtOptions;
+pub use multiline::{MultilineRule, MultilineSpec};
 pub use regex_format::RegexOptions;
 pub use reject::{Reject, RejectReason};
 pub use syslog::SyslogOptions;
@@ -217,6 +219,15 @@ impl FormatSpec {
         }
     }
 
+    /// The multi-line rule the options give, if any (regex and syslog formats).
+    pub fn multiline(&self) -> Option<&MultilineSpec> {
+        match self {
+            FormatSpec::Regex(o) => o.multiline.as_ref(),
+            FormatSpec::Syslog(o) => o.multiline.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Whether the schema is inferred from sample lines (so callers know to read a sample).
     pub fn needs_sample(&self) -> bool {
         matches!(
@@ -244,6 +255,7 @@ pub struct ResolvedFormat {
     time: TimeRules,
     columns: Vec<ColumnSpec>,
     compiled: Compiled,
+    multiline: Option<MultilineRule>,
 }
 
 impl ResolvedFormat {
@@ -272,7 +284,8 @@ impl ResolvedFormat {
             }
             FormatSpec::Text => (text::text_columns(), Compiled::Text),
         };
-        Ok(ResolvedFormat { spec, time, columns, compiled })
+        let multiline = spec.multiline().map(MultilineRule::new).transpose()?;
+        Ok(ResolvedFormat { spec, time, columns, compiled, multiline })
     }
 
     /// Rebuilds a format from what [`ResolvedFormat::spec`], [`ResolvedFormat::time_rules`]
@@ -298,12 +311,18 @@ impl ResolvedFormat {
                 return Ok(resolved);
             }
         };
-        Ok(ResolvedFormat { spec, time, columns, compiled })
+        let multiline = spec.multiline().map(MultilineRule::new).transpose()?;
+        Ok(ResolvedFormat { spec, time, columns, compiled, multiline })
     }
 
     /// The format's family.
     pub fn kind(&self) -> FormatKind {
         self.spec.kind()
+    }
+
+    /// How lines join into records, when the format's lines are not records on their own.
+    pub fn multiline(&self) -> Option<&MultilineRule> {
+        self.multiline.as_ref()
     }
 
     /// The spec this format was resolved from.

@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 use crate::FormatError;
 use crate::columns::ColumnType;
+use crate::multiline::MultilineSpec;
 use crate::regex_format::RegexOptions;
 use crate::time::TimestampFormat;
 
@@ -46,6 +47,9 @@ pub struct Definition {
     /// How the `timestamp` columns are written (see [`TimestampFormat`]).
     #[serde(default)]
     pub timestamp_format: Option<String>,
+    /// How lines join into records (e.g. `java` for stack traces), if they do.
+    #[serde(default)]
+    pub multiline: Option<MultilineSpec>,
     /// Sample lines and the values they must produce (text as written; timestamps in
     /// RFC 3339 UTC; `~` for null).
     pub samples: Vec<Sample>,
@@ -69,6 +73,7 @@ impl Definition {
             pattern: self.pattern.clone(),
             columns: self.columns.clone(),
             timestamp_format: self.timestamp_format.clone().map(TimestampFormat::from).unwrap_or_default(),
+            multiline: self.multiline.clone(),
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::FormatError;
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
 use crate::convert::{ConvertOptions, convert_text};
+use crate::multiline::MultilineSpec;
 use crate::regex_linear::LinearPattern;
 use crate::reject::{Reject, RejectReason};
 use crate::time::TimestampFormat;
@@ -27,6 +28,10 @@ pub struct RegexOptions {
     /// `epoch_millis`, or a chrono strftime pattern such as `%Y-%m-%d %H:%M:%S`.
     #[serde(default)]
     pub timestamp_format: TimestampFormat,
+    /// Multi-line records (`indented`, `java`, `python`, `{start: REGEX}`): the pattern then
+    /// matches the whole record, `.` matching the newlines between its lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<MultilineSpec>,
 }
 
 /// A compiled regex format: the regex and its columns in group order.
@@ -45,7 +50,12 @@ pub struct CompiledRegex {
 
 /// Compiles `opts`, checking that every configured column names a group of the pattern.
 pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> {
-    let regex = Regex::new(&opts.pattern)
+    // A multi-line record is matched whole: `.` in its last group spans the joined lines.
+    let source = match opts.multiline {
+        Some(_) => format!("(?s:{})", opts.pattern),
+        None => opts.pattern.clone(),
+    };
+    let regex = Regex::new(&source)
         .map_err(|e| FormatError::BadRegex { pattern: opts.pattern.clone(), message: one_line(&e.to_string()) })?;
     let mut columns = Vec::new();
     let mut group_of_column = Vec::new();
@@ -65,7 +75,8 @@ pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> 
     if let Some(unknown) = opts.columns.keys().find(|k| !columns.iter().any(|c| &c.name == *k)) {
         return Err(FormatError::UnknownColumn { column: unknown.clone() });
     }
-    let linear = LinearPattern::compile(&opts.pattern);
+    // The one-pass walk knows single lines only.
+    let linear = if opts.multiline.is_some() { None } else { LinearPattern::compile(&opts.pattern) };
     Ok(CompiledRegex { regex, linear, columns, group_of_column })
 }
 
@@ -178,6 +189,7 @@ mod tests {
             pattern: r"^(?P<ts>\S+ \S+) (?P<level>\w+) (?P<code>\d+)(?: (?P<msg>.*))?$".into(),
             columns: [("ts".to_string(), ColumnType::Timestamp), ("code".to_string(), ColumnType::Uint16)].into(),
             timestamp_format: TimestampFormat::from("%Y-%m-%d %H:%M:%S".to_string()),
+            multiline: None,
         };
         let c = compile_regex(&opts).unwrap();
         let cols = c.columns.clone();

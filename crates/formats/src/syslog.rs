@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::FileContext;
 use crate::columns::{BatchBuilder, ColumnSpec, ColumnType};
+use crate::multiline::MultilineSpec;
 use crate::reject::{Reject, RejectReason, syntax};
 use crate::time::{MICROS_PER_SEC, TimeRules, civil_to_epoch_seconds, digits, month_from_abbr, parse_rfc3339};
 
@@ -37,6 +38,9 @@ pub struct SyslogOptions {
     /// The year in which the file ends (RFC 3164 only); default: the file's modification time.
     #[serde(default)]
     pub year: Option<i32>,
+    /// Multi-line records, e.g. `indented` for messages continued on indented lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiline: Option<MultilineSpec>,
 }
 
 /// The columns of the syslog schema.
@@ -361,15 +365,18 @@ mod tests {
     fn a_configured_year_is_the_year_the_file_ends_in() {
         let lines = ["Dec 31 23:59:58 host app: last of the year", "Jan  1 00:00:01 host app: first"];
         let ctx = FileContext { modified_micros: None, last_line: Some(lines[1].to_string()) };
-        let mut p = SyslogParser::new(&SyslogOptions { year: Some(2027) }, TimeRules::default(), &ctx);
+        let mut p = SyslogParser::new(&SyslogOptions { year: Some(2027), multiline: None }, TimeRules::default(), &ctx);
         let (cols, rej) = run(&mut p, &lines);
         assert!(rej.is_empty(), "{rej:?}");
         let ts = cols[0].as_primitive::<TimestampMicrosecondType>();
         assert_eq!(ts.value(0), civil_to_epoch_seconds(2026, 12, 31, 23, 59, 58).unwrap() * MICROS_PER_SEC);
         assert_eq!(ts.value(1), civil_to_epoch_seconds(2027, 1, 1, 0, 0, 1).unwrap() * MICROS_PER_SEC);
         // Without the last line (a compressed file), the year ends on 31 December.
-        let mut p =
-            SyslogParser::new(&SyslogOptions { year: Some(2027) }, TimeRules::default(), &FileContext::default());
+        let mut p = SyslogParser::new(
+            &SyslogOptions { year: Some(2027), multiline: None },
+            TimeRules::default(),
+            &FileContext::default(),
+        );
         let (cols, _) = run(&mut p, &lines[..1]);
         let ts = cols[0].as_primitive::<TimestampMicrosecondType>();
         assert_eq!(ts.value(0), civil_to_epoch_seconds(2027, 12, 31, 23, 59, 58).unwrap() * MICROS_PER_SEC);
@@ -401,8 +408,11 @@ mod tests {
 
     #[test]
     fn rejects() {
-        let mut p =
-            SyslogParser::new(&SyslogOptions { year: Some(2025) }, TimeRules::default(), &FileContext::default());
+        let mut p = SyslogParser::new(
+            &SyslogOptions { year: Some(2025), multiline: None },
+            TimeRules::default(),
+            &FileContext::default(),
+        );
         let (_, rej) = run(
             &mut p,
             &["<999>Oct 11 22:14:15 h a: m", "Foo 11 22:14:15 h a: m", "<13>1 2003-13-11T22:14:15Z h a - - - m"],

@@ -17,7 +17,9 @@
 //! ```
 
 mod compression;
+mod decoding;
 mod lines;
 
 pub use compression::{Compression, decompressing_reader};
+pub use decoding::{Decoding, UnknownEncoding};
 pub use lines::{Line, LineReader, TOO_LONG_HEAD};

@@ -40,6 +40,10 @@ pub struct SourceArgs {
     /// syslog, json, logfmt, text, or a library format: `logfusion formats`).
     #[arg(long, value_name = "FMT", value_parser = format_name)]
     pub format: Option<String>,
+    /// Text encoding of the files when not UTF-8: windows-1252, latin1, shift_jis, … (any
+    /// WHATWG label). UTF-16 files are recognised by their byte-order mark.
+    #[arg(long, value_name = "LABEL", value_parser = encoding_label)]
+    pub encoding: Option<String>,
     /// Worker threads and query partitions (overrides max_workers of the config).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_workers: Option<u32>,
@@ -59,6 +63,7 @@ impl SourceArgs {
             config: global.config.clone(),
             log_dir: self.log_dir.clone(),
             format: self.format.clone(),
+            encoding: self.encoding.clone(),
             max_workers: self.max_workers.map(|n| n as usize),
             exclude: outputs.to_vec(),
             strict: self.strict,
@@ -67,6 +72,11 @@ impl SourceArgs {
         crate::render::print_notes(&env.catalog);
         Ok(env)
     }
+}
+
+/// A text encoding label, checked by clap (usage error, exit status 2, when unknown).
+pub fn encoding_label(text: &str) -> Result<String, String> {
+    logfusion_datasource::Decoding::from_label(Some(text), false).map(|_| text.to_string()).map_err(|e| e.to_string())
 }
 
 /// A built-in format name, checked by clap (usage error, exit status 2, when unknown).

@@ -20,6 +20,9 @@ pub struct ValidateArgs {
     /// Read every file with this format instead of detecting it.
     #[arg(long, value_name = "FMT", value_parser = format_name)]
     format: Option<String>,
+    /// Text encoding of the files when not UTF-8 (windows-1252, latin1, shift_jis, …).
+    #[arg(long, value_name = "LABEL", value_parser = crate::commands::encoding_label)]
+    encoding: Option<String>,
     /// Print the report as JSON (stable field names, see the README).
     #[arg(long)]
     json: bool,
@@ -49,6 +52,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<ExitCode>
         config: global.config.clone(),
         log_dir: Some(args.directory.clone()),
         format: args.format.clone(),
+        encoding: args.encoding.clone(),
         max_workers: None,
         exclude: args.rejects.iter().cloned().collect(),
         strict: false,

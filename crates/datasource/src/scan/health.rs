@@ -22,7 +22,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimestampMicrosecondType, UInt64Type};
 use datafusion::common::{DataFusionError, Result};
-use logfusion_formats::{BatchBuilder, Reject, escape_excerpt, utc_timestamp_type};
+use logfusion_formats::{BatchBuilder, Reject, RejectReason, escape_excerpt, utc_timestamp_type};
 
 use super::{EXCERPT_BYTES, Emitter, Flow, LineSink, ScanEnd, ScanJob};
 use crate::error::Error;
@@ -385,6 +385,17 @@ impl LineSink for HealthSink {
             self.check_rows(rows);
         }
         Ok(Flow::Continue)
+    }
+
+    fn continued_lines(&mut self, continued: u64, rejected: Option<RejectReason>) {
+        let h = &mut self.health;
+        match rejected {
+            None => h.rows += continued,
+            Some(reason) => {
+                h.rejects += continued;
+                *h.rejects_by_reason.entry(reason.code().to_string()).or_default() += continued;
+            }
+        }
     }
 
     fn reject(&mut self, line_no: u64, offset: u64, reject: &Reject, raw: &[u8], _: &mut Emitter<'_>) -> Result<Flow> {

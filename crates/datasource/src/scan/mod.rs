@@ -5,6 +5,7 @@
 //! for `validate`. Synchronous; runs on a blocking thread.
 
 pub(crate) mod health;
+mod records;
 pub(crate) mod rejects;
 pub(crate) mod rows;
 
@@ -87,6 +88,10 @@ pub(crate) trait LineSink {
         raw: &[u8],
         emit: &mut Emitter<'_>,
     ) -> Result<Flow>;
+    /// The record just handed to [`LineSink::row`] or [`LineSink::reject`] (`rejected`) spans
+    /// `continued` lines after its first (a multi-line record): sinks that count lines count
+    /// them with it, so that lines = lines in rows + lines in rejects.
+    fn continued_lines(&mut self, _continued: u64, _rejected: Option<RejectReason>) {}
     /// Reading broke off before the next line (number `line_no`, at stream `offset`): the
     /// sink records it or fails the scan.
     fn read_error(&mut self, line_no: u64, offset: u64, error: std::io::Error) -> Result<()>;
@@ -120,7 +125,8 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// Line accounting of one finished scan.
+/// Line accounting of one finished scan (for multi-line records, the lines of the records
+/// that became rows and rejects: lines = rows + rejects either way).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ScanTotals {
     /// Lines read.
@@ -129,6 +135,16 @@ pub(crate) struct ScanTotals {
     pub rows: u64,
     /// Lines that became rejects.
     pub rejects: u64,
+}
+
+impl ScanTotals {
+    /// Adds the totals to the scan's counters.
+    fn count(&self, counters: &ScanCounters, by_reason: &[u64; RejectReason::ALL.len()]) {
+        counters.lines_read.add(self.lines as usize);
+        counters.rows_parsed.add(self.rows as usize);
+        counters.lines_rejected.add(self.rejects as usize);
+        counters.add_rejects_by_reason(by_reason);
+    }
 }
 
 /// Scans lines from `reader` until EOF or the first line starting at or after `job.end`,
@@ -143,6 +159,9 @@ pub(crate) fn scan_lines<R: Read, S: LineSink>(
     send: &mut dyn FnMut(RecordBatch) -> bool,
     position: &std::cell::Cell<(u64, u64)>,
 ) -> Result<ScanTotals> {
+    if let Some(rule) = job.format.multiline() {
+        return records::scan_records(reader, job, rule, first_line_no, sink, counters, send, position);
+    }
     let mut emit = Emitter::new(send, counters);
     let mut parser = job.format.parser(&job.context);
     let projection = sink.parser_projection();
@@ -193,12 +212,9 @@ pub(crate) fn scan_lines<R: Read, S: LineSink>(
     }
     sink.finish(&mut rows, end, &mut emit)?;
     drop(emit);
-    counters.lines_read.add(totals.lines as usize);
-    counters.rows_parsed.add(totals.rows as usize);
-    counters.lines_rejected.add(totals.rejects as usize);
+    totals.count(counters, &by_reason);
     counters.bytes_decoded.add(reader.bytes_read() as usize);
     counters.values_built.add(rows.values_built() as usize);
-    counters.add_rejects_by_reason(&by_reason);
     Ok(totals)
 }
 

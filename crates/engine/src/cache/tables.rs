@@ -114,6 +114,8 @@ struct Locator<'a> {
     time: logfusion_formats::TimeRules,
     columns: &'a [logfusion_formats::ColumnSpec],
     max_line_bytes: usize,
+    /// The text decoding (`utf-8`, or the encoding's name): other text, other rows.
+    decoding: &'static str,
     store: &'a str,
     location: &'a str,
     member: Option<&'a str>,
@@ -253,6 +255,7 @@ fn entry_of(table: &LogTable, file: &LogFile, max_line_bytes: usize, dir: &Path)
         time: table.format.time_rules(),
         columns: table.format.columns(),
         max_line_bytes,
+        decoding: table.decoding.name(),
         store: &store,
         location: file.meta.location.as_ref(),
         member: file.member.as_ref().map(|m| m.path.as_str()),
@@ -314,7 +317,7 @@ impl ParseJob<'_> {
     /// Parses `file` (only its new lines, when it grew since its last entry) in parallel byte
     /// ranges, each streamed to a segment of the entry `key`.
     async fn run(&self, file: &LogFile, key: &str, paths: &EntryPaths, budget: &Arc<Budget>) -> Result<Fresh> {
-        let start = grown_from(self.cache, paths, file, self.names).await;
+        let start = grown_from(self.cache, paths, self.table, file, self.names).await;
         let options = self.table.options(TableKind::Rows, self.max_line_bytes);
         let mut scanned = PartitionedFile::from(file.meta.clone());
         if let Some(member) = &file.member {
@@ -356,7 +359,7 @@ impl ParseJob<'_> {
         if let Some(start) = &start {
             add_accounting(&mut accounting, &start.accounting);
         }
-        let (tail_sha, ends_with_newline) = match tail_of(file, file.meta.size).await {
+        let (tail_sha, ends_with_newline) = match tail_of(self.table, file, file.meta.size).await {
             Some((sha, newline)) => (Some(sha), newline),
             None => (None, false),
         };
@@ -482,7 +485,13 @@ async fn parquet_table(segments: &[PathBuf], schema: SchemaRef) -> Result<Arc<dy
 
 /// The start of `file` as cached before it grew, if its entry can be reused: a local file
 /// with the same inode that ended with a complete line and still holds the same bytes there.
-async fn grown_from(cache: &Cache, paths: &EntryPaths, file: &LogFile, names: &[String]) -> Option<EntryMeta> {
+async fn grown_from(
+    cache: &Cache,
+    paths: &EntryPaths,
+    table: &LogTable,
+    file: &LogFile,
+    names: &[String],
+) -> Option<EntryMeta> {
     let key = std::fs::read_to_string(&paths.pointer).ok()?;
     let meta = read_meta(&cache.dir.join("tables").join(format!("{}.json", key.trim())), &cache.dir)?;
     let same_file = meta.inode.is_some() && meta.inode == inode(file);
@@ -493,7 +502,7 @@ async fn grown_from(cache: &Cache, paths: &EntryPaths, file: &LogFile, names: &[
     {
         return None;
     }
-    let (tail_sha, _) = tail_of(file, meta.size).await?;
+    let (tail_sha, _) = tail_of(table, file, meta.size).await?;
     (Some(tail_sha) == meta.tail_sha).then_some(meta)
 }
 
@@ -506,9 +515,10 @@ fn inode(file: &LogFile) -> Option<String> {
 }
 
 /// SHA-256 of the last [`TAIL_BYTES`] of the first `size` bytes of `file`, and whether they
-/// end with `\n`.
-async fn tail_of(file: &LogFile, size: u64) -> Option<(String, bool)> {
-    if file.member.is_some() || file.compression.is_compressed() || size == 0 {
+/// end with `\n`; `None` for files read as one stream (compressed, transcoded, archived),
+/// whose grown tail cannot be read alone.
+async fn tail_of(table: &LogTable, file: &LogFile, size: u64) -> Option<(String, bool)> {
+    if file.member.is_some() || file.compression.is_compressed() || table.decoding.transcodes() || size == 0 {
         return None;
     }
     let store = logfusion_datasource::store_for(&file.store).ok()?;
