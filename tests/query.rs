@@ -387,3 +387,88 @@ fn a_named_source_skips_unreadable_files_instead_of_mixing_formats() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("notes.txt") && stderr.contains("no known log format"), "{stderr}");
 }
+
+/// A Java application log with stack traces: detected as `log4j`, each trace a part of its
+/// record's message, `_line` the record's first line, and lines = lines in rows + lines in
+/// rejects. A syslog source with `multiline: indented` joins its continuation lines, read in
+/// several byte ranges exactly as in one.
+#[test]
+fn multi_line_records_through_detection_config_and_split_scans() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("java");
+    std::fs::create_dir(&dir).unwrap();
+    let mut java = String::new();
+    for i in 0..200 {
+        java.push_str(&format!(
+            "2026-10-01 12:{:02}:{:02},000 INFO [main] com.example.App: request {i}\n",
+            i / 60,
+            i % 60
+        ));
+        if i % 10 == 3 {
+            java.push_str("java.lang.IllegalStateException: boom\n\tat com.example.App.handle(App.java:42)\n");
+            java.push_str("Caused by: java.io.IOException: disk\n\t... 1 more\n");
+        }
+    }
+    std::fs::write(dir.join("app.log"), &java).unwrap();
+    let out = logfusion(tmp.path()).arg("detect").arg(&dir).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("app.log: log4j (100% of"), "{text}");
+    let rows = query_csv(
+        tmp.path(),
+        &["--log-dir", dir.to_str().unwrap()],
+        "SELECT count(*) AS records, \
+         (SELECT count(*) FROM log4j_rejects) AS rejects, \
+         (SELECT _line FROM log4j WHERE message LIKE 'request 13' || chr(10) || '%') AS line_13, \
+         (SELECT _line FROM log4j WHERE message = 'request 14') AS line_14, \
+         (SELECT length(message) - length(replace(message, chr(10), '')) FROM log4j WHERE message LIKE 'request 13' || chr(10) || '%') AS newlines, \
+         (SELECT sum(lines) FROM log4j_profile) AS lines, \
+         (SELECT sum(rows) FROM log4j_profile) AS row_lines \
+         FROM log4j",
+    );
+    // 200 records; 20 of them carry 4 more lines each: 280 lines, all in rows.
+    assert_eq!(rows, [["200", "0", "18", "23", "4", "280", "280"]]);
+
+    let mut syslog = String::new();
+    for i in 0..3000 {
+        syslog.push_str(&format!("Oct 11 22:{:02}:{:02} host app[{i}]: event {i}\n", i / 60 % 60, i % 60));
+        if i % 7 == 0 {
+            syslog.push_str(&format!("    detail {i}\n\tmore {i}\n"));
+        }
+    }
+    std::fs::write(tmp.path().join("messages"), &syslog).unwrap();
+    let config = tmp.path().join("config.yaml");
+    let path = tmp.path().join("messages");
+    std::fs::write(
+        &config,
+        format!(
+            "datafusion:\n  datafusion.optimizer.repartition_file_min_size: 1\n\
+             sources:\n  - {{name: sys, path: '{}', format: syslog, options: {{multiline: indented}}}}\n",
+            path.display()
+        ),
+    )
+    .unwrap();
+    let sql = "SELECT count(*), sum(_line), sum(length(message)), \
+               (SELECT sum(lines) - sum(rows) - sum(rejects) FROM sys_profile) AS unaccounted, \
+               (SELECT message FROM sys WHERE proc_id = '7') AS seventh FROM sys";
+    let mut answers = Vec::new();
+    for workers in ["1", "2"] {
+        let out = logfusion(tmp.path())
+            .args(["--config", config.to_str().unwrap(), "query", "--max-workers", workers, "--output", "csv", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        answers.push(String::from_utf8(out.stdout).unwrap());
+    }
+    assert_eq!(answers[0], answers[1], "one range and two give the same records");
+    let first_lines: u64 = {
+        let mut line = 1u64;
+        let mut sum = 0;
+        for i in 0..3000u64 {
+            sum += line;
+            line += if i % 7 == 0 { 3 } else { 1 };
+        }
+        sum
+    };
+    assert!(answers[0].contains(&format!("3000,{first_lines},")), "{}", answers[0]);
+    assert!(answers[0].contains(",0,\"event 7\n    detail 7\n\tmore 7\""), "{}", answers[0]);
+}

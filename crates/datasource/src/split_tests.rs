@@ -463,3 +463,171 @@ fn line_numbers_from_a_counting_stage_match_and_no_range_reads_another() {
         }
     }
 }
+
+/// A Java application log: stack traces continue their record; a file starting with a stack
+/// frame, an empty line, a line that is no record, and a record longer than `MAX_LINE`.
+const JAVA: &str = concat!(
+    "\tat leading.Orphan(Orphan.java:1)\n",
+    "2026-10-01 12:00:00,123 INFO  [main] com.example.App - started\n",
+    "2026-10-01 12:00:01,000 ERROR [worker-1] com.example.Job - failed\n",
+    "java.lang.IllegalStateException: boom\n",
+    "\tat com.example.Job.run(Job.java:42)\r\n",
+    "2026-10-01 12:00:02,500 WARN  [main] com.example.App - slow\n",
+    "\n",
+    "not a log line\n",
+    "\tat orphan.Frame(Frame.java:1)\n",
+    "2026-10-01 12:00:03,000 ERROR [main] com.example.App - too long\n",
+    "\tat a.very.long.package.name.Klass.method(Klass.java:100)\n",
+    "\tat a.very.long.package.name.Klass.other(Klass.java:200)\n",
+    "\t... 7 more\n",
+    "2026-10-01 12:00:04,000 INFO  [main] com.example.App - last\n",
+    "Caused by: java.io.IOException: no newline",
+);
+
+/// Syslog whose messages continue on indented lines (RFC 3164 and 5424 alike).
+const SYSLOG_CONTINUED: &str = concat!(
+    "Oct 11 22:14:15 host app[1]: first\n",
+    "    continued one\n",
+    "\tcontinued two\r\n",
+    "Oct 11 22:14:16 host app[1]: second\n",
+    "<13>1 2026-10-11T22:14:17Z host app 1 - - third\n",
+    "  more of third\n",
+    "Foo 11 22:14:15 h a: bad month\n",
+    "  continuation of a reject\n",
+    "Oct 11 22:14:18 host app: last\n",
+    "  tail without newline",
+);
+
+/// The multi-line samples, with the first line of each row's record and of each reject's.
+fn multiline_samples() -> Vec<(Sample, Vec<usize>, Vec<usize>)> {
+    let java: FormatSpec = serde_json::from_value(serde_json::json!({
+        "format": "regex",
+        "pattern": r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (?P<level>[A-Z]+) +\[(?P<thread>[^\]]+)\] (?P<logger>\S+) - (?P<message>.*)$",
+        "timestamp_format": "%Y-%m-%d %H:%M:%S,%3f",
+        "columns": {"ts": "timestamp"},
+        "multiline": "java"
+    }))
+    .expect("java spec");
+    let syslog: FormatSpec =
+        serde_json::from_value(serde_json::json!({"format": "syslog", "multiline": "indented"})).expect("syslog spec");
+    vec![
+        (Sample { name: "java", spec: java, text: JAVA }, vec![2, 3, 6, 14], vec![1, 7, 8, 10]),
+        (Sample { name: "syslog_continued", spec: syslog, text: SYSLOG_CONTINUED }, vec![1, 4, 5, 9], vec![7]),
+    ]
+}
+
+/// The value of `column` in each text row.
+fn column_of(rows: &[String], column: usize) -> Vec<String> {
+    rows.iter().map(|r| r.split('|').nth(column).unwrap_or_default().to_string()).collect()
+}
+
+#[test]
+fn multi_line_records_join_their_lines_and_number_them_by_the_first() {
+    let harness = Harness::new();
+    for (n, (sample, row_lines, reject_lines)) in multiline_samples().into_iter().enumerate() {
+        let format = resolve(&sample);
+        let meta = harness.put(&format!("records/{n}.log"), sample.text.as_bytes().to_vec());
+        let rows = harness.scan(&format, TableKind::Rows, &meta, &[], READS[2]);
+        let rejects = harness.scan(&format, TableKind::Rejects, &meta, &[], READS[2]);
+        let line_column = format.columns().len() + 1;
+        let numbers = |rows: &[String], column| -> Vec<usize> {
+            column_of(rows, column).iter().map(|v| v.parse().expect("a line number")).collect()
+        };
+        assert_eq!(numbers(&rows, line_column), row_lines, "{}: {rows:#?}", sample.name);
+        assert_eq!(numbers(&rejects, 1), reject_lines, "{}: {rejects:#?}", sample.name);
+        // Lines in rows plus lines in rejects are the lines of the file.
+        let health = health_rows(&harness, &format, &meta, &[]);
+        assert_eq!(
+            (health[0].lines, health[0].rows, health[0].rejects),
+            (
+                sample.text.lines().count() as u64,
+                health[0].lines - reject_line_count(&reject_lines, &row_lines, sample.text),
+                reject_line_count(&reject_lines, &row_lines, sample.text)
+            )
+        );
+    }
+    let (java, ..) = &multiline_samples()[0];
+    let format = resolve(java);
+    let meta = harness.put("records/java-values.log", JAVA.as_bytes().to_vec());
+    let rows = harness.scan(&format, TableKind::Rows, &meta, &[], READS[2]);
+    assert_eq!(
+        column_of(&rows, 4),
+        [
+            "started",
+            "failed\njava.lang.IllegalStateException: boom\n\tat com.example.Job.run(Job.java:42)",
+            "slow",
+            "last\nCaused by: java.io.IOException: no newline",
+        ]
+    );
+    let rejects = harness.scan(&format, TableKind::Rejects, &meta, &[], READS[2]);
+    assert_eq!(column_of(&rejects, 3), ["regex_mismatch", "empty_line", "regex_mismatch", "line_too_long"]);
+    let (syslog, ..) = &multiline_samples()[1];
+    let format = resolve(syslog);
+    let meta = harness.put("records/syslog-values.log", SYSLOG_CONTINUED.as_bytes().to_vec());
+    let rows = harness.scan(&format, TableKind::Rows, &meta, &[], READS[2]);
+    assert_eq!(
+        column_of(&rows, 8),
+        [
+            "first\n    continued one\n\tcontinued two",
+            "second",
+            "third\n  more of third",
+            "last\n  tail without newline"
+        ]
+    );
+}
+
+/// The lines of the records that became rejects: from each reject's first line to the next
+/// record's first line (or the end of `text`).
+fn reject_line_count(rejects: &[usize], rows: &[usize], text: &str) -> u64 {
+    let total = text.lines().count() + 1;
+    let mut starts: Vec<usize> = rejects.iter().chain(rows).copied().collect();
+    starts.sort();
+    rejects
+        .iter()
+        .map(|r| {
+            let next = starts.iter().find(|s| *s > r).copied().unwrap_or(total);
+            (next - r) as u64
+        })
+        .sum()
+}
+
+#[test]
+fn multi_line_records_read_the_same_at_every_split_and_compressed() {
+    let harness = Harness::new();
+    for (n, (sample, ..)) in multiline_samples().into_iter().enumerate() {
+        let format = resolve(&sample);
+        let meta = harness.put(&format!("split-records/{n}.log"), sample.text.as_bytes().to_vec());
+        let packed = harness.put(&format!("split-records/{n}.log.gz"), compress("gzip", sample.text.as_bytes()));
+        for kind in [TableKind::Rows, TableKind::Rejects] {
+            let whole = harness.scan(&format, kind, &meta, &[], READS[2]);
+            for (i, read) in READS.iter().enumerate() {
+                let step = if i == 0 { 1 } else { 3 };
+                for cut in (1..meta.size).step_by(step) {
+                    let got = harness.scan(&format, kind, &meta, &[cut], *read);
+                    assert_eq!(got, whole, "{} {kind:?} split at {cut} with {read:?}", sample.name);
+                }
+                for cuts in [[meta.size / 3, meta.size / 2], [meta.size / 4, meta.size - 2]] {
+                    let got = harness.scan(&format, kind, &meta, &cuts, *read);
+                    assert_eq!(got, whole, "{} {kind:?} split at {cuts:?}", sample.name);
+                }
+                let got = harness.scan(&format, kind, &packed, &[], Read { compressed: true, ..*read });
+                let want: Vec<String> =
+                    whole.iter().map(|r| r.replace(meta.location.as_ref(), packed.location.as_ref())).collect();
+                assert_eq!(got, want, "{} gzip {kind:?} {read:?}", sample.name);
+            }
+        }
+        let whole = health_rows(&harness, &format, &meta, &[]);
+        for cut in (1..meta.size).step_by(4) {
+            let parts = health_rows(&harness, &format, &meta, &[cut]);
+            let lines: u64 = parts.iter().map(|p| p.lines).sum();
+            let rows: u64 = parts.iter().map(|p| p.rows).sum();
+            let rejects: u64 = parts.iter().map(|p| p.rejects).sum();
+            assert_eq!(
+                (lines, rows, rejects),
+                (whole[0].lines, whole[0].rows, whole[0].rejects),
+                "{} at {cut}",
+                sample.name
+            );
+        }
+    }
+}

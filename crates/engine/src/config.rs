@@ -580,13 +580,24 @@ impl SourceConfig {
             }
             Some(n) => n,
         };
-        let kind = match FormatSpec::parse_name(name) {
-            Ok(spec) => spec.kind().name(),
-            Err(logfusion_formats::FormatError::RegexNeedsPattern) => "regex",
+        // The options go over the named format's own (a library format's pattern and types
+        // stay unless the options replace them).
+        let mut map = match FormatSpec::parse_name(name) {
+            Ok(spec) => match serde_yaml::to_value(&spec) {
+                Ok(serde_yaml::Value::Mapping(map)) => map,
+                _ => return Err(ConfigError::setting(key("format"), "cannot be written as options")),
+            },
+            Err(logfusion_formats::FormatError::RegexNeedsPattern) => {
+                serde_yaml::Mapping::from_iter([("format".into(), "regex".into())])
+            }
             Err(e) => return Err(ConfigError::setting(key("format"), e)),
         };
-        let mut map = self.options.clone();
-        map.insert("format".into(), kind.into());
+        for (option, value) in &self.options {
+            if option.as_str() == Some("format") {
+                return Err(ConfigError::setting(key("options.format"), "set the format with `format`"));
+            }
+            map.insert(option.clone(), value.clone());
+        }
         serde_yaml::from_value(serde_yaml::Value::Mapping(map))
             .map(Some)
             .map_err(|e| ConfigError::setting(key("options"), e))
@@ -905,6 +916,24 @@ mod tests {
         assert_eq!(c.sources[0].format_spec().unwrap().unwrap().kind(), logfusion_formats::FormatKind::Access);
         assert_eq!(c.sources[1].format_spec().unwrap().unwrap().kind(), logfusion_formats::FormatKind::Regex);
         assert_eq!(c.sources[0].decoding().unwrap(), Decoding::Utf8);
+        // A library format keeps its own pattern; options go over it.
+        let c = Config::parse(
+            "sources:\n  - {name: a, path: a, format: apache_error}\n  \
+             - {name: b, path: b, format: log4j, options: {multiline: java}}\n",
+        )
+        .unwrap();
+        let library = |name| match FormatSpec::parse_name(name).unwrap() {
+            FormatSpec::Regex(o) => o,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(c.sources[0].format_spec().unwrap(), Some(FormatSpec::Regex(library("apache_error"))));
+        match c.sources[1].format_spec().unwrap() {
+            Some(FormatSpec::Regex(o)) => {
+                assert_eq!(o.pattern, library("log4j").pattern);
+                assert_eq!(o.multiline, Some(logfusion_formats::MultilineSpec::Java));
+            }
+            other => panic!("{other:?}"),
+        }
         let c = Config::parse(
             "sources:\n  - {name: a, path: a, encoding: latin1}\n  - {name: b, path: b, invalid_utf8: replace}\n",
         )

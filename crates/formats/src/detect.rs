@@ -8,6 +8,7 @@
 use crate::access::{AccessLogParser, AccessOptions};
 use crate::columns::BatchBuilder;
 use crate::logfmt::looks_like_logfmt;
+use crate::multiline::MultilineRule;
 use crate::syslog::looks_like_syslog;
 use crate::{FormatError, FormatKind, LineParser};
 
@@ -82,7 +83,16 @@ pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
     ];
     for format in crate::library::library()? {
         let columns = format.regex.capture_names().flatten().count();
-        scores.push((columns, score(FormatKind::Regex, &format.definition.name, &mut |l| format.regex.is_match(l))));
+        // A format with multi-line records also reads the lines that continue a record it
+        // started (the frames of a stack trace).
+        let rule = format.definition.multiline.as_ref().map(MultilineRule::new).transpose()?;
+        let mut in_record = false;
+        let mut reads = |l: &str| {
+            in_record =
+                format.regex.is_match(l) || (in_record && rule.as_ref().is_some_and(|r| r.continues(l.as_bytes())));
+            in_record
+        };
+        scores.push((columns, score(FormatKind::Regex, &format.definition.name, &mut reads)));
     }
     scores.push((0, score(FormatKind::Syslog, "syslog", &mut looks_like_syslog)));
     scores.sort_by_key(|(specific, s)| (std::cmp::Reverse(s.matched), std::cmp::Reverse(*specific)));
@@ -122,6 +132,33 @@ mod tests {
             assert!((d.confidence - 2.0 / 3.0).abs() < 1e-9);
         }
         assert_eq!(detect_format(&["hello world", "no format here"]), Ok(None));
+    }
+
+    /// Stack frames continue the records of a Java or Python layout: a file of mostly frames
+    /// is still that format, frames counted as read; without a record before them they are not.
+    #[test]
+    fn stack_traces_count_for_the_formats_with_multi_line_records() {
+        let java = [
+            "2026-10-01 12:00:01,000 ERROR [main] kafka.server.KafkaServer: Fatal error",
+            "java.lang.IllegalStateException: boom",
+            "\tat kafka.server.KafkaServer.startup(KafkaServer.scala:42)",
+            "\tat kafka.Kafka$.main(Kafka.scala:109)",
+            "Caused by: java.io.IOException: disk",
+            "\t... 2 more",
+            "2026-10-01 12:00:02,000 INFO [main] kafka.server.KafkaServer: started",
+        ];
+        let d = detect_format(&java).unwrap().unwrap();
+        assert_eq!((d.name, d.confidence), ("log4j", 1.0));
+        let python = [
+            "2026-10-01 12:00:00,123 ERROR app.worker: failed",
+            "Traceback (most recent call last):",
+            "  File \"app.py\", line 3, in <module>",
+            "    run()",
+            "ValueError: bad value",
+        ];
+        assert_eq!(detect_format(&python).unwrap().unwrap().name, "python_logging");
+        let orphans = ["\tat a.B.c(B.java:1)", "\tat a.B.d(B.java:2)", "2026-10-01 12:00:01,000 INFO [main] x.Y: ok"];
+        assert_eq!(detect_format(&orphans).unwrap(), None, "frames with no record before them are not read");
     }
 
     /// Each library format's samples are detected as that format, and the built-in formats'

@@ -423,7 +423,7 @@ pub fn catalog() -> Result<Vec<CatalogEntry>, FormatError> {
         },
         CatalogEntry {
             name: "syslog",
-            description: "RFC 3164 (year from the file's mtime or the `year` option) and RFC 5424 (structured data kept)",
+            description: "RFC 3164 (year from the file's mtime or the `year` option) and RFC 5424 (structured data kept); `multiline: indented` joins indented continuation lines to their message",
             columns: syslog_columns(),
         },
         CatalogEntry {
@@ -438,7 +438,7 @@ pub fn catalog() -> Result<Vec<CatalogEntry>, FormatError> {
         },
         CatalogEntry {
             name: "regex",
-            description: "user-defined: `pattern` with named groups, `columns` types, `timestamp_format`",
+            description: "user-defined: `pattern` with named groups, `columns` types, `timestamp_format`, `multiline` (indented, java, python or {start: REGEX}: the pattern matches the whole record)",
             columns: vec![],
         },
         CatalogEntry {

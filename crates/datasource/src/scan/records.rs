@@ -105,7 +105,7 @@ impl<S: LineSink> RecordScan<'_, '_, S> {
 }
 
 /// [`super::scan_lines`] for a format with multi-line records (see the module docs).
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the arguments of scan_lines and the rule")]
 pub(super) fn scan_records<R: Read, S: LineSink>(
     reader: &mut LineReader<R>,
     job: &ScanJob,
