@@ -472,3 +472,60 @@ fn multi_line_records_through_detection_config_and_split_scans() {
     assert!(answers[0].contains(&format!("3000,{first_lines},")), "{}", answers[0]);
     assert!(answers[0].contains(",0,\"event 7\n    detail 7\n\tmore 7\""), "{}", answers[0]);
 }
+
+/// A config's `formats_dir` adds the user's definitions: named in a source, detected in a log
+/// folder, listed by `formats` and `detect`; a definition whose sample does not read as it
+/// says fails the config, naming the file.
+#[test]
+fn user_format_definitions_from_the_config_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let formats = tmp.path().join("formats");
+    std::fs::create_dir(&formats).unwrap();
+    let definition = r#"name: acme_gateway
+description: ACME gateway log (`GW|time|level|route|ms|message`)
+pattern: '^GW\|(?P<ts>[^|]+)\|(?P<level>[A-Z]+)\|(?P<route>[^|]*)\|(?P<ms>\d+)\|(?P<message>.*)$'
+columns: {ts: timestamp, ms: int64}
+samples:
+  - line: 'GW|2026-10-01T12:00:00Z|INFO|/pay|12|ok'
+    values: {ts: '2026-10-01T12:00:00Z', level: INFO, route: /pay, ms: 12, message: ok}
+"#;
+    std::fs::write(formats.join("acme_gateway.yaml"), definition).unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let mut text = String::new();
+    for i in 0..50 {
+        text.push_str(&format!("GW|2026-10-01T12:00:{:02}Z|{}|/r{}|{i}|m {i}\n", i, ["INFO", "WARN"][i % 2], i % 3));
+    }
+    text.push_str("GW|broken\n");
+    std::fs::write(logs.join("gw.log"), &text).unwrap();
+    let config = tmp.path().join("config.yaml");
+    std::fs::write(&config, "formats_dir: formats\nsources:\n  - {name: gw, path: logs, format: acme_gateway}\n")
+        .unwrap();
+    let args = ["--config", config.to_str().unwrap()];
+    let rows = query_csv(
+        tmp.path(),
+        &args,
+        "SELECT count(*) AS n, sum(ms) AS ms, (SELECT count(*) FROM gw_rejects) AS rejects FROM gw WHERE level = 'WARN'",
+    );
+    assert_eq!(rows, [["25", "625", "1"]]);
+    // Detection knows it too, with the config loaded.
+    let rows = query_csv(
+        tmp.path(),
+        &["--config", config.to_str().unwrap(), "--log-dir", logs.to_str().unwrap()],
+        "SELECT count(*) FROM acme_gateway",
+    );
+    assert_eq!(rows, [["50"]]);
+    let out = logfusion(tmp.path()).args(["--config", config.to_str().unwrap(), "formats"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("acme_gateway: ACME gateway log"));
+    let out = logfusion(tmp.path()).args(["--config", config.to_str().unwrap(), "detect"]).arg(&logs).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gw.log: acme_gateway (98% of the first 51 lines)"));
+    // A sample that says what the line does not give is refused with its file.
+    std::fs::write(formats.join("acme_gateway.yaml"), definition.replace("ms: 12,", "ms: 13,")).unwrap();
+    let out = logfusion(tmp.path()).args(["--config", config.to_str().unwrap(), "query", "SELECT 1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("formats_dir") && stderr.contains("acme_gateway.yaml") && stderr.contains("column ms is 12"),
+        "{stderr}"
+    );
+}

@@ -155,7 +155,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Executor(args) => commands::cluster::executor(global, &args),
         Command::Cluster(args) => commands::cluster::run(global, &args),
         Command::Tables(args) => commands::tables::run(global, &args),
-        Command::Formats => render::print_formats().map(|()| ExitCode::SUCCESS),
+        Command::Formats => {
+            commands::load_user_formats(global)?;
+            render::print_formats().map(|()| ExitCode::SUCCESS)
+        }
         Command::Detect(args) => commands::detect::run(global, &args),
         Command::Gen(args) => commands::generate::run(&args),
     }

@@ -106,6 +106,11 @@ pub struct Config {
     /// The cache of `logfusion run`: parsed columns and results (see [`CacheConfig`]).
     #[serde(default)]
     pub cache: CacheConfig,
+    /// A folder of the user's format definitions (one YAML file per format, as in the
+    /// library): their names work in `format:`, and detection tries them. Each is checked
+    /// against its samples when the config loads.
+    #[serde(default)]
+    pub formats_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -126,6 +131,7 @@ impl Default for Config {
             network: None,
             cluster: ClusterConfig::default(),
             cache: CacheConfig::default(),
+            formats_dir: None,
         }
     }
 }
@@ -648,8 +654,8 @@ impl Config {
     /// folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut config =
-            Config::parse(&text).map_err(|e| ConfigError::Invalid { path: path.into(), message: e.to_string() })?;
+        let invalid = |e: ConfigError| ConfigError::Invalid { path: path.into(), message: e.to_string() };
+        let mut config = Config::parse_unchecked(&text).map_err(invalid)?;
         let base = path.parent().unwrap_or(Path::new("."));
         for source in &mut config.sources {
             if !source.path.contains("://") && Path::new(&source.path).is_relative() {
@@ -661,7 +667,10 @@ impl Config {
                 *log = base.join(&*log);
             }
         }
-        for dir in [config.cluster.work_dir.as_mut(), config.cache.dir.as_mut()].into_iter().flatten() {
+        for dir in [config.cluster.work_dir.as_mut(), config.cache.dir.as_mut(), config.formats_dir.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             if dir.is_relative() {
                 *dir = base.join(&*dir);
             }
@@ -673,6 +682,7 @@ impl Config {
                 }
             }
         }
+        config.add_formats().and_then(|()| config.check()).map_err(invalid)?;
         Ok(config)
     }
 
@@ -689,12 +699,29 @@ impl Config {
 
     /// Parses and checks config text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config = Config::parse_unchecked(text)?;
+        config.add_formats()?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The config `text` holds, its values not yet checked.
+    fn parse_unchecked(text: &str) -> Result<Config, ConfigError> {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let config: Config = serde_yaml::from_str(text).map_err(|e| ConfigError::Yaml { message: e.to_string() })?;
-        config.check()?;
-        Ok(config)
+        serde_yaml::from_str(text).map_err(|e| ConfigError::Yaml { message: e.to_string() })
+    }
+
+    /// Adds the definitions of `formats_dir` to the format library (before the sources'
+    /// formats are checked: they may name them).
+    fn add_formats(&self) -> Result<(), ConfigError> {
+        if let Some(dir) = &self.formats_dir {
+            let names =
+                logfusion_formats::library::add_folder(dir).map_err(|e| ConfigError::setting("formats_dir", e))?;
+            tracing::debug!(formats = ?names, "user formats added");
+        }
+        Ok(())
     }
 
     fn check(&self) -> Result<(), ConfigError> {

@@ -6,6 +6,8 @@
 //! and sample lines with the values they must produce (the definition's tests). A definition
 //! runs on the `regex` path ([`RegexOptions`]): the one-pass walk where the pattern is a plain
 //! sequence, the regex elsewhere. Detection scores every definition on a file's first lines.
+//! Users add their own the same way: [`add_folder`] loads a folder of definitions (config's
+//! `formats_dir`), each checked against its samples before it is used.
 //!
 //! ```yaml
 //! name: redis
@@ -19,16 +21,22 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::path::Path;
+use std::sync::{OnceLock, RwLock};
 
 use regex::Regex;
 use serde::Deserialize;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType, UInt16Type, UInt64Type};
+use arrow_array::{Array, ArrayRef};
+
 use crate::FormatError;
-use crate::columns::ColumnType;
+use crate::columns::{BatchBuilder, ColumnType};
 use crate::multiline::MultilineSpec;
 use crate::regex_format::RegexOptions;
 use crate::time::TimestampFormat;
+use crate::time::{TimeRules, parse_rfc3339};
 
 /// One format of the library.
 #[derive(Debug, Clone, Deserialize)]
@@ -133,112 +141,246 @@ const FILES: &[(&str, &str)] = &[
     ("zeek_conn", include_str!("../library/zeek_conn.yaml")),
 ];
 
-/// Every format of the library, parsed and compiled once.
-pub fn library() -> Result<&'static [LibraryFormat], FormatError> {
+/// The shipped formats of the library, parsed and compiled once.
+fn shipped() -> Result<&'static [LibraryFormat], FormatError> {
     static LIBRARY: OnceLock<Result<Vec<LibraryFormat>, FormatError>> = OnceLock::new();
     LIBRARY.get_or_init(load).as_ref().map(Vec::as_slice).map_err(Clone::clone)
 }
 
+/// The users' formats added by [`add_folder`], with the text each was read from. Entries live
+/// as long as the process (detections name them); a folder loaded again reuses the entries
+/// whose text did not change, so a server reloading its config does not pile them up.
+static ADDED: RwLock<Vec<(String, &'static LibraryFormat)>> = RwLock::new(Vec::new());
+
+/// Every format of the library: the shipped ones, then the users' (see [`add_folder`]).
+pub fn library() -> Result<Vec<&'static LibraryFormat>, FormatError> {
+    let added = ADDED.read().unwrap_or_else(|p| p.into_inner());
+    Ok(shipped()?.iter().chain(added.iter().map(|(_, f)| *f)).collect())
+}
+
 /// The library format named `name`, if there is one.
 pub fn find(name: &str) -> Result<Option<&'static LibraryFormat>, FormatError> {
-    Ok(library()?.iter().find(|f| f.definition.name == name))
+    Ok(library()?.into_iter().find(|f| f.definition.name == name))
+}
+
+/// Names no user format may take: the built-in formats and their aliases.
+const BUILT_IN_NAMES: &[&str] = &[
+    "access", "combined", "common", "nginx", "apache", "syslog", "json", "ndjson", "jsonl", "logfmt", "regex", "text",
+    "auto",
+];
+
+/// Adds every `*.yaml` definition of `dir` to the library, in name order, and returns their
+/// names. Each must be named like its file, must not take a built-in or shipped name, and
+/// must read its samples to their values; the first that fails is the error (and none of the
+/// folder is added). Definitions added from an earlier folder under the same name are
+/// replaced.
+pub fn add_folder(dir: &Path) -> Result<Vec<String>, FormatError> {
+    let folder_error = |message: String| FormatError::BadDefinition { file: dir.display().to_string(), message };
+    let entries = std::fs::read_dir(dir).map_err(|e| folder_error(format!("cannot read the folder: {e}")))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| folder_error(e.to_string()))?.path();
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let shipped = shipped()?;
+    let mut loaded = Vec::new();
+    for path in &files {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let bad = |message: String| FormatError::BadDefinition {
+            file: path.with_extension("").display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let format = parse_definition(&stem, &text).map_err(|e| bad(e.to_string()))?;
+        let name = &format.definition.name;
+        if BUILT_IN_NAMES.contains(&name.as_str()) || shipped.iter().any(|f| &f.definition.name == name) {
+            return Err(bad(format!("{name:?} is the name of a built-in or shipped format; choose another")));
+        }
+        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(bad(format!("{name:?}: a name is lowercase letters, digits and _")));
+        }
+        format.definition.check_samples().map_err(bad)?;
+        loaded.push((text, format));
+    }
+    let mut added = ADDED.write().unwrap_or_else(|p| p.into_inner());
+    let mut names = Vec::new();
+    for (text, format) in loaded {
+        let name = format.definition.name.clone();
+        let same = added.iter().position(|(_, f)| f.definition.name == name).map(|i| (i, added[i].0 == text));
+        match same {
+            Some((_, true)) => {}
+            Some((i, false)) => added[i] = (text, Box::leak(Box::new(format))),
+            None => added.push((text, Box::leak(Box::new(format)))),
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// A definition read from `text`, named `file`: parsed, its name checked, its regex compiled.
+fn parse_definition(file: &str, text: &str) -> Result<LibraryFormat, String> {
+    let definition: Definition = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    if definition.name != file {
+        return Err(format!("its name is {:?}; a definition is named like its file", definition.name));
+    }
+    let regex = Regex::new(&definition.pattern).map_err(|e| e.to_string())?;
+    if let Some(rule) = &definition.multiline {
+        crate::MultilineRule::new(rule).map_err(|e| e.to_string())?;
+    }
+    Ok(LibraryFormat { definition, regex })
 }
 
 fn load() -> Result<Vec<LibraryFormat>, FormatError> {
     FILES
         .iter()
         .map(|(file, text)| {
-            let bad = |message: String| FormatError::BadDefinition { file: (*file).to_string(), message };
-            let definition: Definition = serde_yaml::from_str(text).map_err(|e| bad(e.to_string()))?;
-            if definition.name != *file {
-                return Err(bad(format!("its name is {:?}", definition.name)));
-            }
-            let regex = Regex::new(&definition.pattern).map_err(|e| bad(e.to_string()))?;
-            Ok(LibraryFormat { definition, regex })
+            parse_definition(file, text)
+                .map_err(|message| FormatError::BadDefinition { file: (*file).to_string(), message })
         })
         .collect()
 }
 
+impl Definition {
+    /// Parses every sample line with the definition and compares the values it states; the
+    /// first difference or reject, as a message.
+    pub fn check_samples(&self) -> Result<(), String> {
+        if self.samples.is_empty() {
+            return Err("no samples: give at least one line with the values it must produce".into());
+        }
+        let spec = crate::FormatSpec::Regex(self.regex_options());
+        let resolved = crate::ResolvedFormat::resolve(spec, TimeRules::default(), &[]).map_err(|e| e.to_string())?;
+        let columns = resolved.columns().to_vec();
+        let all: Vec<usize> = (0..columns.len()).collect();
+        for sample in &self.samples {
+            let mut out = BatchBuilder::new(&columns, &all, 1);
+            let mut parser = resolved.parser(&crate::FileContext::default());
+            if let Err(reject) = parser.parse(&sample.line, &mut out) {
+                return Err(format!(
+                    "sample {:?} is a reject: {}: {}",
+                    sample.line,
+                    reject.reason.code(),
+                    reject.detail
+                ));
+            }
+            out.commit_row();
+            let arrays = out.finish();
+            if sample.values.is_empty() {
+                return Err(format!("sample {:?} states no values", sample.line));
+            }
+            for (name, value) in &sample.values {
+                let Some(i) = columns.iter().position(|c| &c.name == name) else {
+                    return Err(format!("sample {:?} names {name:?}, which is not a column", sample.line));
+                };
+                let ty = columns[i].column_type;
+                let want = expected(value, ty)?;
+                let got = written(&arrays[i], ty);
+                if got != want {
+                    return Err(format!(
+                        "sample {:?}: column {name} is {} where the sample says {}",
+                        sample.line,
+                        got.as_deref().unwrap_or("null"),
+                        want.as_deref().unwrap_or("null")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The value of row 0 of `array` as samples write it (`None` for null; times in µs).
+fn written(array: &ArrayRef, ty: ColumnType) -> Option<String> {
+    if array.is_null(0) {
+        return None;
+    }
+    Some(match ty {
+        ColumnType::Int64 => array.as_primitive::<Int64Type>().value(0).to_string(),
+        ColumnType::Uint16 => array.as_primitive::<UInt16Type>().value(0).to_string(),
+        ColumnType::Uint64 => array.as_primitive::<UInt64Type>().value(0).to_string(),
+        ColumnType::Float64 => array.as_primitive::<Float64Type>().value(0).to_string(),
+        ColumnType::Timestamp => array.as_primitive::<TimestampMicrosecondType>().value(0).to_string(),
+        _ => array.as_string::<i32>().value(0).to_string(),
+    })
+}
+
+/// A sample's stated value as [`written`] writes it: RFC 3339 times as µs.
+fn expected(value: &serde_yaml::Value, ty: ColumnType) -> Result<Option<String>, String> {
+    let text = match value {
+        serde_yaml::Value::Null => return Ok(None),
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        other => return Err(format!("sample value {other:?} is not a scalar")),
+    };
+    Ok(Some(match ty {
+        ColumnType::Timestamp => {
+            let parsed =
+                parse_rfc3339(text.as_bytes()).ok_or_else(|| format!("sample time {text:?} is not RFC 3339"))?;
+            parsed
+                .to_utc(&TimeRules::default())
+                .ok_or_else(|| format!("sample time {text:?} is not a UTC time"))?
+                .to_string()
+        }
+        _ => text,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType, UInt16Type, UInt64Type};
-    use arrow_array::{Array, ArrayRef};
-
     use super::*;
-    use crate::columns::BatchBuilder;
-    use crate::time::{TimeRules, parse_rfc3339};
-    use crate::{FormatSpec, ResolvedFormat};
+    use crate::FormatSpec;
 
-    /// The value of row 0 of `array` as the samples write it (`None` for null).
-    fn written(array: &ArrayRef, ty: ColumnType) -> Option<String> {
-        if array.is_null(0) {
-            return None;
-        }
-        Some(match ty {
-            ColumnType::Int64 => array.as_primitive::<Int64Type>().value(0).to_string(),
-            ColumnType::Uint16 => array.as_primitive::<UInt16Type>().value(0).to_string(),
-            ColumnType::Uint64 => array.as_primitive::<UInt64Type>().value(0).to_string(),
-            ColumnType::Float64 => array.as_primitive::<Float64Type>().value(0).to_string(),
-            ColumnType::Timestamp => array.as_primitive::<TimestampMicrosecondType>().value(0).to_string(),
-            _ => array.as_string::<i32>().value(0).to_string(),
-        })
-    }
-
-    /// The expected value as [`written`] writes it: timestamps as microseconds.
-    fn expected(value: &serde_yaml::Value, ty: ColumnType) -> Option<String> {
-        let text = match value {
-            serde_yaml::Value::Null => return None,
-            serde_yaml::Value::String(s) => s.clone(),
-            serde_yaml::Value::Number(n) => n.to_string(),
-            serde_yaml::Value::Bool(b) => b.to_string(),
-            other => panic!("sample value {other:?} is not a scalar"),
-        };
-        Some(match ty {
-            ColumnType::Timestamp => {
-                let parsed = parse_rfc3339(text.as_bytes()).unwrap_or_else(|| panic!("{text:?} is not RFC 3339"));
-                parsed.to_utc(&TimeRules::default()).expect("a UTC time").to_string()
-            }
-            _ => text,
-        })
-    }
-
-    /// Every sample line of every definition parses to its stated values.
+    /// Every sample line of every shipped definition parses to its stated values.
     #[test]
     fn every_sample_parses_to_its_values() {
-        let library = library().expect("the library loads");
-        assert!(library.len() >= FILES.len());
+        let library = shipped().expect("the library loads");
+        assert_eq!(library.len(), FILES.len());
         for format in library {
             let d = &format.definition;
-            assert!(!d.samples.is_empty(), "{}: no samples", d.name);
-            let spec = FormatSpec::parse_name(&d.name).expect("library names resolve");
-            let resolved = ResolvedFormat::resolve(spec, TimeRules::default(), &[]).expect("resolves");
-            let columns = resolved.columns().to_vec();
-            for sample in &d.samples {
-                let all: Vec<usize> = (0..columns.len()).collect();
-                let mut out = BatchBuilder::new(&columns, &all, 1);
-                let mut parser = resolved.parser(&crate::FileContext::default());
-                if let Err(reject) = parser.parse(&sample.line, &mut out) {
-                    panic!("{}: {:?} rejected: {reject:?}", d.name, sample.line);
-                }
-                out.commit_row();
-                let arrays = out.finish();
-                assert!(!sample.values.is_empty(), "{}: a sample without values", d.name);
-                for (name, value) in &sample.values {
-                    let i = columns
-                        .iter()
-                        .position(|c| &c.name == name)
-                        .unwrap_or_else(|| panic!("{}: the sample names {name:?}, which is not a column", d.name));
-                    let ty = columns[i].column_type;
-                    assert_eq!(
-                        written(&arrays[i], ty),
-                        expected(value, ty),
-                        "{}: column {name} of {:?}",
-                        d.name,
-                        sample.line
-                    );
-                }
+            assert!(FormatSpec::parse_name(&d.name).is_ok(), "{}: the name resolves", d.name);
+            if let Err(e) = d.check_samples() {
+                panic!("{}: {e}", d.name);
             }
+        }
+    }
+
+    /// A sample check that fails names the sample and the column.
+    #[test]
+    fn a_wrong_sample_value_is_named() {
+        let mut d = find("redis").unwrap().unwrap().definition.clone();
+        d.samples[0].values.insert("pid".into(), serde_yaml::Value::from(2));
+        let e = d.check_samples().unwrap_err();
+        assert!(e.contains("column pid is 1 where the sample says 2"), "{e}");
+        d.samples[0].line = "nothing like redis".into();
+        assert!(d.check_samples().unwrap_err().contains("is a reject: regex_mismatch"));
+    }
+
+    /// A folder of user definitions joins the library; bad ones are refused with their file.
+    #[test]
+    fn user_definitions_join_the_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = "name: acme_app\ndescription: ACME's own layout\n\
+                    pattern: '^ACME (?P<ts>\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ) (?P<level>\\w+) (?P<message>.*)$'\n\
+                    columns: {ts: timestamp}\nsamples:\n  - line: 'ACME 2026-10-01T12:00:00Z WARN disk low'\n    \
+                    values: {ts: '2026-10-01T12:00:00Z', level: WARN, message: disk low}\n";
+        std::fs::write(dir.path().join("acme_app.yaml"), good).unwrap();
+        assert_eq!(add_folder(dir.path()).unwrap(), ["acme_app"]);
+        assert!(matches!(FormatSpec::parse_name("acme_app"), Ok(FormatSpec::Regex(_))));
+        let lines = ["ACME 2026-10-01T12:00:00Z INFO a", "ACME 2026-10-01T12:00:01Z INFO b"];
+        assert_eq!(crate::detect_format(&lines).unwrap().unwrap().name, "acme_app");
+        assert_eq!(add_folder(dir.path()).unwrap(), ["acme_app"], "loading again is harmless");
+        for (file, text, why) in [
+            ("other", good, "its name is \"acme_app\""),
+            ("redis", &good.replace("acme_app", "redis"), "built-in or shipped"),
+            ("acme_app", &good.replace("level: WARN", "level: INFO"), "column level is WARN"),
+        ] {
+            let bad = tempfile::tempdir().unwrap();
+            std::fs::write(bad.path().join(format!("{file}.yaml")), text).unwrap();
+            let e = add_folder(bad.path()).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains(&format!("{file}.yaml")), "{e}");
         }
     }
 

@@ -21,7 +21,9 @@ pub struct DetectArgs {
 }
 
 /// Ranks the formats of every file; exit status 1 when a file has no format.
-pub fn run(_global: &GlobalArgs, args: &DetectArgs) -> anyhow::Result<ExitCode> {
+pub fn run(global: &GlobalArgs, args: &DetectArgs) -> anyhow::Result<ExitCode> {
+    // The config's own formats (`formats_dir`) are candidates too.
+    crate::commands::load_user_formats(global)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut undetected = 0;
     for path in &args.paths {

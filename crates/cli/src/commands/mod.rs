@@ -74,6 +74,13 @@ impl SourceArgs {
     }
 }
 
+/// Loads the config (if there is one) for its side effect on the format library: the
+/// definitions of its `formats_dir` join it.
+pub fn load_user_formats(global: &GlobalArgs) -> anyhow::Result<()> {
+    EnvironmentOptions { config: global.config.clone(), ..Default::default() }.load_config()?;
+    Ok(())
+}
+
 /// A text encoding label, checked by clap (usage error, exit status 2, when unknown).
 pub fn encoding_label(text: &str) -> Result<String, String> {
     logfusion_datasource::Decoding::from_label(Some(text), false).map(|_| text.to_string()).map_err(|e| e.to_string())
