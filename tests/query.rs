@@ -529,3 +529,58 @@ samples:
         "{stderr}"
     );
 }
+
+/// An IIS log with fields beyond the default set: detected as `w3c`, the columns following
+/// its `#Fields:` directive, the directive lines counted as `directive` rejects that do not
+/// fail `validate`.
+#[test]
+fn w3c_logs_take_their_columns_from_the_fields_directive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("iis");
+    std::fs::create_dir(&dir).unwrap();
+    let header = "#Software: Microsoft Internet Information Services 10.0\r\n#Version: 1.0\r\n\
+                  #Date: 2026-10-01 00:00:00\r\n\
+                  #Fields: date time s-sitename s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip \
+                  cs(User-Agent) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken\r\n";
+    let mut log = String::from(header);
+    for i in 0..120 {
+        if i == 60 {
+            log.push_str(header); // the server restarted: a new header block
+        }
+        let status = if i % 10 == 0 { 500 } else { 200 };
+        log.push_str(&format!(
+            "2026-10-01 00:{:02}:{:02} W3SVC1 10.0.0.1 GET /api/{} id={i} 443 - 203.0.113.{} \
+             Mozilla/5.0+(Windows+NT+10.0) - www.example.com {status} 0 0 {} 310 {}\r\n",
+            i / 60,
+            i % 60,
+            i % 4,
+            i % 250,
+            1000 + i,
+            i * 2
+        ));
+    }
+    std::fs::write(dir.join("u_ex261001.log"), &log).unwrap();
+    let rows = query_csv(
+        tmp.path(),
+        &["--log-dir", dir.to_str().unwrap()],
+        "SELECT count(*) AS n, sum(sc_bytes) AS bytes, max(time_taken) AS slowest, min(ts) AS first, \
+         count(*) FILTER (WHERE sc_status = 500) AS errors, max(cs_host) AS host, max(cs_user_agent) AS ua, \
+         (SELECT count(*) FROM w3c_rejects WHERE reason = 'directive') AS directives FROM w3c",
+    );
+    let bytes: u64 = (0..120).map(|i| 1000 + i).sum();
+    assert_eq!(
+        rows,
+        [[
+            "120",
+            bytes.to_string().as_str(),
+            "238",
+            "2026-10-01T00:00:00Z",
+            "12",
+            "www.example.com",
+            "Mozilla/5.0+(Windows+NT+10.0)",
+            "8"
+        ]]
+    );
+    let out = logfusion(tmp.path()).args(["validate", "--directory", dir.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "directives are no errors: {}", String::from_utf8_lossy(&out.stdout));
+}

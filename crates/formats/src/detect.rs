@@ -76,8 +76,15 @@ pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
     // Each score with how specific its format is: the built-ins above the library, whose
     // formats rank by their number of columns (a pattern with more fields says more about a
     // line), syslog last.
+    // W3C: the directives, and lines with as many fields as the first `#Fields:` names.
+    let w3c_fields = crate::w3c::fields_of(&lines).map(|f| f.len());
+    let mut w3c_line = |l: &str| match w3c_fields {
+        Some(n) => l.starts_with('#') || l.trim_end_matches('\r').split(' ').count() == n,
+        None => false,
+    };
     let mut scores = vec![
         (usize::MAX, score(FormatKind::Access, "access", &mut access_line)),
+        (usize::MAX - 3, score(FormatKind::W3c, "w3c", &mut w3c_line)),
         (usize::MAX - 1, score(FormatKind::Json, "json", &mut { json_line })),
         (usize::MAX - 2, score(FormatKind::Logfmt, "logfmt", &mut looks_like_logfmt)),
     ];

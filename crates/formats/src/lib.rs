@@ -37,6 +37,7 @@ mod roundtrip_tests;
 mod syslog;
 mod text;
 mod time;
+mod w3c;
 
 use std::fmt;
 
@@ -55,6 +56,7 @@ pub use regex_format::RegexOptions;
 pub use reject::{Reject, RejectReason};
 pub use syslog::SyslogOptions;
 pub use time::{DEFAULT_EPOCH_YEARS, DstPolicy, TimeLayout, TimeRules, TimeZoneError, TimeZoneSpec, TimestampFormat};
+pub use w3c::W3cOptions;
 
 use access::{AccessLogParser, access_columns};
 use convert::ConvertOptions;
@@ -94,6 +96,10 @@ pub enum FormatError {
         /// The name given.
         name: String,
     },
+    /// A `w3c` source whose first lines hold no `#Fields:` directive and whose options name
+    /// no fields.
+    #[error("the w3c format needs a #Fields: directive in the files' first lines, or options: {{fields: [...]}}")]
+    NoW3cFields,
     /// The `regex` format was named without a pattern.
     #[error("the regex format needs a pattern in config.yaml (options: {{pattern: ...}})")]
     RegexNeedsPattern,
@@ -144,6 +150,8 @@ pub enum FormatKind {
     Regex,
     /// Any text: the line, with the time and level where found.
     Text,
+    /// W3C extended logs (IIS): columns from the `#Fields:` directive.
+    W3c,
 }
 
 impl FormatKind {
@@ -156,6 +164,7 @@ impl FormatKind {
             FormatKind::Logfmt => "logfmt",
             FormatKind::Regex => "regex",
             FormatKind::Text => "text",
+            FormatKind::W3c => "w3c",
         }
     }
 }
@@ -182,6 +191,8 @@ pub enum FormatSpec {
     Regex(RegexOptions),
     /// Generic text: what files no format reads become.
     Text,
+    /// W3C extended logs (IIS).
+    W3c(W3cOptions),
 }
 
 impl FormatSpec {
@@ -194,6 +205,7 @@ impl FormatSpec {
             "json" | "ndjson" | "jsonl" => FormatSpec::Json(JsonOptions::default()),
             "logfmt" => FormatSpec::Logfmt(LogfmtOptions::default()),
             "text" => FormatSpec::Text,
+            "w3c" | "iis" => FormatSpec::W3c(W3cOptions::default()),
             "regex" => return Err(FormatError::RegexNeedsPattern),
             other => match library::find(other)? {
                 Some(format) => FormatSpec::Regex(format.definition.regex_options()),
@@ -216,6 +228,7 @@ impl FormatSpec {
             FormatSpec::Logfmt(_) => FormatKind::Logfmt,
             FormatSpec::Regex(_) => FormatKind::Regex,
             FormatSpec::Text => FormatKind::Text,
+            FormatSpec::W3c(_) => FormatKind::W3c,
         }
     }
 
@@ -232,7 +245,10 @@ impl FormatSpec {
     pub fn needs_sample(&self) -> bool {
         matches!(
             self,
-            FormatSpec::Json(_) | FormatSpec::Logfmt(_) | FormatSpec::Access(AccessOptions { trailing: None })
+            FormatSpec::Json(_)
+                | FormatSpec::Logfmt(_)
+                | FormatSpec::Access(AccessOptions { trailing: None })
+                | FormatSpec::W3c(W3cOptions { fields: None })
         )
     }
 }
@@ -246,6 +262,7 @@ enum Compiled {
     Logfmt(RecordColumns),
     Regex(CompiledRegex, TimestampFormat),
     Text,
+    W3c,
 }
 
 /// A format with a fixed schema: options checked, regex compiled, JSON/logfmt columns inferred.
@@ -283,6 +300,13 @@ impl ResolvedFormat {
                 (c.columns.clone(), Compiled::Regex(c, o.timestamp_format.clone()))
             }
             FormatSpec::Text => (text::text_columns(), Compiled::Text),
+            FormatSpec::W3c(o) => {
+                let fields = match &o.fields {
+                    Some(fields) => fields.clone(),
+                    None => w3c::fields_of(sample).ok_or(FormatError::NoW3cFields)?,
+                };
+                (w3c::w3c_columns(&fields), Compiled::W3c)
+            }
         };
         let multiline = spec.multiline().map(MultilineRule::new).transpose()?;
         Ok(ResolvedFormat { spec, time, columns, compiled, multiline })
@@ -296,6 +320,7 @@ impl ResolvedFormat {
         let compiled = match &spec {
             FormatSpec::Json(_) => Compiled::Json(RecordColumns::new(columns.clone())),
             FormatSpec::Logfmt(_) => Compiled::Logfmt(RecordColumns::new(columns.clone())),
+            FormatSpec::W3c(W3cOptions { fields: None }) => Compiled::W3c,
             FormatSpec::Access(AccessOptions { trailing: None }) => {
                 let fixed = access_columns(&AccessOptions::with_trailing(Vec::new()));
                 if columns.get(..fixed.len()) != Some(&fixed[..]) {
@@ -369,6 +394,7 @@ impl ResolvedFormat {
             Compiled::Logfmt(c) => Box::new(LogfmtParser::new(c.clone(), convert(TimestampFormat::Rfc3339))),
             Compiled::Regex(c, ts) => Box::new(RegexParser::new(c.clone(), convert(ts.clone()))),
             Compiled::Text => Box::new(text::TextParser::new(self.time)),
+            Compiled::W3c => Box::new(w3c::W3cParser::new(self.columns.clone(), self.time)),
         }
     }
 }
@@ -445,6 +471,11 @@ pub fn catalog() -> Result<Vec<CatalogEntry>, FormatError> {
             name: "text",
             description: "any text (what files no format reads become): the line, with the ISO 8601 time it starts with and its level word where found",
             columns: text::text_columns(),
+        },
+        CatalogEntry {
+            name: "w3c",
+            description: "W3C extended logs (IIS; alias: iis): the columns follow the #Fields: directive (date and time become ts, cs(User-Agent) cs_user_agent, counts are numbers); directive lines are `directive` rejects",
+            columns: vec![],
         },
     ];
     for format in library::library()? {

@@ -27,11 +27,14 @@ pub enum RejectReason {
     /// Reading the file broke off (truncated or corrupt data, a file that vanished or changed
     /// under the scan). Not a line: recorded once where reading stopped.
     ReadError,
+    /// A directive line of the format (W3C `#Fields:`, `#Date:`), not a record: counted like
+    /// a reject so that lines add up, never an error in `validate`.
+    Directive,
 }
 
 impl RejectReason {
     /// Every reason, in a stable order.
-    pub const ALL: [RejectReason; 9] = [
+    pub const ALL: [RejectReason; 10] = [
         RejectReason::EmptyLine,
         RejectReason::InvalidUtf8,
         RejectReason::LineTooLong,
@@ -41,6 +44,7 @@ impl RejectReason {
         RejectReason::BadJson,
         RejectReason::RegexMismatch,
         RejectReason::ReadError,
+        RejectReason::Directive,
     ];
 
     /// The stable snake_case code of this reason.
@@ -55,6 +59,7 @@ impl RejectReason {
             RejectReason::BadJson => "bad_json",
             RejectReason::RegexMismatch => "regex_mismatch",
             RejectReason::ReadError => "read_error",
+            RejectReason::Directive => "directive",
         }
     }
 }

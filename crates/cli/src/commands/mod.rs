@@ -37,7 +37,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<String>,
     /// Read every file with this format instead of detecting it (access, combined, common,
-    /// syslog, json, logfmt, text, or a library format: `logfusion formats`).
+    /// syslog, json, logfmt, w3c, text, or a library format: `logfusion formats`).
     #[arg(long, value_name = "FMT", value_parser = format_name)]
     pub format: Option<String>,
     /// Text encoding of the files when not UTF-8: windows-1252, latin1, shift_jis, … (any

@@ -58,7 +58,7 @@ pub struct ValidationReport {
     pub problem_files: u64,
     /// Files whose reading broke off.
     pub read_errors: u64,
-    /// rejects / lines (0 when there are no lines).
+    /// Rejected lines (W3C directive lines aside) / lines (0 when there are no lines).
     pub reject_ratio: f64,
 }
 
@@ -139,7 +139,11 @@ pub async fn validate(env: &Environment, options: &ValidateOptions) -> Result<Va
         report.read_errors += u64::from(f.health.read_error.is_some());
         report.files.push(f);
     }
-    report.reject_ratio = if report.lines == 0 { 0.0 } else { report.rejects as f64 / report.lines as f64 };
+    // Directive lines (W3C headers) are rejects of the format's design, not errors.
+    let directive = logfusion_formats::RejectReason::Directive.code();
+    let directives: u64 = report.files.iter().filter_map(|f| f.health.rejects_by_reason.get(directive)).sum();
+    let errors = report.rejects.saturating_sub(directives);
+    report.reject_ratio = if report.lines == 0 { 0.0 } else { errors as f64 / report.lines as f64 };
     Ok(report)
 }
 
