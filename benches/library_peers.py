@@ -25,6 +25,15 @@ def pattern(fmt):
     raise SystemExit(f"no pattern in {fmt}.yaml")
 
 
+def levels(fmt):
+    """The definition's level mapping (`levels: {written: COMMON, ...}`), as pairs."""
+    for line in (ROOT / "crates/formats/library" / f"{fmt}.yaml").read_text().splitlines():
+        if line.startswith("levels: {"):
+            pairs = [p.split(": ", 1) for p in line[len("levels: {"):-1].split(", ")]
+            return [(k.strip("'"), v) for k, v in pairs]
+    return []
+
+
 def line_of(fmt, i, rnd):
     h, m, s = (i // 3600) % 24, (i // 60) % 60, i % 60
     ms = rnd.randrange(1000)
@@ -64,9 +73,12 @@ def duckdb(fmt, path):
     # DuckDB names the groups by position: every group of the pattern, in order.
     names = ", ".join(f"'{n}'" for n in regex.findall(r"\(\?P<(\w+)>", text))
     re = text.replace("'", "''")
+    # The level mapping logfusion applies, as the same work for DuckDB.
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in levels(fmt))
+    level = f"CASE r.level {cases} ELSE r.level END" if cases else "r.level"
     sql = (f"SELECT level, count(*) AS n FROM (SELECT regexp_extract(line, '{re}', [{names}]) AS r "
            f"FROM read_csv('{path}', delim='\\x01', quote='', escape='', header=false, columns={{'line': 'VARCHAR'}}, auto_detect=false)), "
-           f"LATERAL (SELECT r.level AS level, strptime(r.ts, '{DUCKDB_TIME[fmt]}') AS ts) GROUP BY level ORDER BY level")
+           f"LATERAL (SELECT {level} AS level, strptime(r.ts, '{DUCKDB_TIME[fmt]}') AS ts) GROUP BY level ORDER BY level")
     for row in duckdb.sql(sql).fetchall():
         print(*row)
 

@@ -58,6 +58,10 @@ pub struct Definition {
     /// How lines join into records (e.g. `java` for stack traces), if they do.
     #[serde(default)]
     pub multiline: Option<MultilineSpec>,
+    /// Level names as written → the common ones (TRACE, DEBUG, INFO, NOTICE, WARN, ERROR,
+    /// FATAL), for the `level` and `severity` columns.
+    #[serde(default)]
+    pub levels: BTreeMap<String, String>,
     /// Sample lines and the values they must produce (text as written; timestamps in
     /// RFC 3339 UTC; `~` for null).
     pub samples: Vec<Sample>,
@@ -82,6 +86,7 @@ impl Definition {
             columns: self.columns.clone(),
             timestamp_format: self.timestamp_format.clone().map(TimestampFormat::from).unwrap_or_default(),
             multiline: self.multiline.clone(),
+            levels: self.levels.clone(),
         }
     }
 }

@@ -32,6 +32,15 @@ pub struct RegexOptions {
     /// matches the whole record, `.` matching the newlines between its lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiline: Option<MultilineSpec>,
+    /// Level names as written → the common names (`I: INFO`, `WARNING: WARN`), applied to the
+    /// level columns (`level`, `level2`, …, `severity`); values not listed stay as written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub levels: BTreeMap<String, String>,
+}
+
+/// Whether a column holds a level that [`RegexOptions::levels`] maps.
+fn is_level_column(name: &str) -> bool {
+    name == "severity" || name.strip_prefix("level").is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A compiled regex format: the regex and its columns in group order.
@@ -46,6 +55,10 @@ pub struct CompiledRegex {
     pub columns: Vec<ColumnSpec>,
     /// Capture-group index of each column.
     group_of_column: Vec<usize>,
+    /// Level names as written and their common names, sorted (empty: no mapping).
+    levels: Vec<(String, String)>,
+    /// Which columns the level mapping applies to.
+    level_columns: Vec<bool>,
 }
 
 /// Compiles `opts`, checking that every configured column names a group of the pattern.
@@ -77,7 +90,9 @@ pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> 
     }
     // The one-pass walk knows single lines only.
     let linear = if opts.multiline.is_some() { None } else { LinearPattern::compile(&opts.pattern) };
-    Ok(CompiledRegex { regex, linear, columns, group_of_column })
+    let levels = opts.levels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let level_columns = columns.iter().map(|c| !opts.levels.is_empty() && is_level_column(&c.name)).collect();
+    Ok(CompiledRegex { regex, linear, columns, group_of_column, levels, level_columns })
 }
 
 /// The regex crate's multi-line syntax errors (pattern, caret, reason) as one line.
@@ -108,6 +123,8 @@ enum Cell {
     Float(f64),
     Bool(bool),
     Timestamp(i64),
+    /// The common name of a level, `levels[k].1`.
+    Level(usize),
 }
 
 impl RegexParser {
@@ -138,6 +155,13 @@ impl crate::LineParser for RegexParser {
             let column = &self.compiled.columns[i];
             let cell = match self.group(walked, self.compiled.group_of_column[i]) {
                 None => Cell::Null,
+                Some((s, e)) if self.compiled.level_columns[i] => {
+                    let written = &line[s..e];
+                    match self.compiled.levels.binary_search_by(|(k, _)| k.as_str().cmp(written)) {
+                        Ok(k) => Cell::Level(k),
+                        Err(_) => Cell::Span(s, e),
+                    }
+                }
                 Some((s, e)) if column.column_type == ColumnType::String => Cell::Span(s, e),
                 Some((s, e)) => match convert_text(&line[s..e], column.column_type, &self.convert) {
                     Ok(Value::Int(v)) => Cell::Int(v),
@@ -168,6 +192,7 @@ impl crate::LineParser for RegexParser {
                     Cell::Float(v) => Value::Float(v),
                     Cell::Bool(v) => Value::Bool(v),
                     Cell::Timestamp(v) => Value::Timestamp(v),
+                    Cell::Level(k) => Value::Str(&self.compiled.levels[k].1),
                 };
                 b.append_value(&value);
             }
@@ -190,6 +215,7 @@ mod tests {
             columns: [("ts".to_string(), ColumnType::Timestamp), ("code".to_string(), ColumnType::Uint16)].into(),
             timestamp_format: TimestampFormat::from("%Y-%m-%d %H:%M:%S".to_string()),
             multiline: None,
+            levels: BTreeMap::new(),
         };
         let c = compile_regex(&opts).unwrap();
         let cols = c.columns.clone();
@@ -206,6 +232,27 @@ mod tests {
         assert_eq!(a[0].as_primitive::<TimestampMicrosecondType>().value(1), 2_000_000);
         assert_eq!(a[1].as_primitive::<UInt16Type>().value(0), 200);
         assert!(a[2].is_null(1));
+    }
+
+    #[test]
+    fn level_names_map_to_the_common_ones() {
+        let opts = RegexOptions {
+            pattern: r"^(?P<level>\S+) (?P<level2>\S+) (?P<note>\S+)$".into(),
+            levels: [("W".to_string(), "WARN".to_string()), ("E".to_string(), "ERROR".to_string())].into(),
+            ..Default::default()
+        };
+        let c = compile_regex(&opts).unwrap();
+        let cols = c.columns.clone();
+        let mut p = RegexParser::new(c, ConvertOptions::new(Default::default(), TimestampFormat::default()));
+        let mut out = BatchBuilder::new(&cols, &[0, 1, 2], 2);
+        p.parse("W E W", &mut out).unwrap();
+        out.commit_row();
+        p.parse("Q W E", &mut out).unwrap();
+        out.commit_row();
+        let a = out.finish();
+        let text = |i: usize, r: usize| a[i].as_string::<i32>().value(r).to_string();
+        assert_eq!([text(0, 0), text(1, 0), text(2, 0)], ["WARN", "ERROR", "W"], "only level columns map");
+        assert_eq!([text(0, 1), text(1, 1)], ["Q", "WARN"], "names not listed stay as written");
     }
 
     #[test]
