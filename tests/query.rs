@@ -584,3 +584,97 @@ fn w3c_logs_take_their_columns_from_the_fields_directive() {
     let out = logfusion(tmp.path()).args(["validate", "--directory", dir.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "directives are no errors: {}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// A source declared `sorted_by: ts`: ordering by time merges the files' (and ranges') order
+/// instead of sorting, with the same answer as the undeclared source; a file out of order fails
+/// the query with the file and line instead of answering wrongly.
+#[test]
+fn declared_time_order_replaces_the_sort_and_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let line = |second: u32, file: &str| {
+        format!(
+            "10.0.0.1 - - [01/Oct/2026:{:02}:{:02}:{:02} +0000] \"GET /{file}/{second} HTTP/1.1\" 200 {second} \"-\" \"t\"\n",
+            second / 3600,
+            second / 60 % 60,
+            second % 60
+        )
+    };
+    // Two files in time order whose times interleave.
+    for (file, parity) in [("a.log", 0), ("b.log", 1)] {
+        let text: String = (0..3000).filter(|s| s % 2 == parity).map(|s| line(s, file)).collect();
+        std::fs::write(logs.join(file), text).unwrap();
+    }
+    let config = tmp.path().join("config.yaml");
+    let write_config = |sorted: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "datafusion:\n  datafusion.optimizer.repartition_file_min_size: 1\n\
+                 sources:\n  - {{name: web, path: '{}', format: access{sorted}}}\n",
+                logs.display()
+            ),
+        )
+        .unwrap();
+    };
+    let run = |sql: &str| {
+        let out = logfusion(tmp.path())
+            .args(["--config", config.to_str().unwrap(), "query", "--max-workers", "2", "--output", "csv", sql])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let ordered = "SELECT ts, path FROM web ORDER BY ts";
+    let top = "SELECT path FROM web ORDER BY ts LIMIT 5";
+    write_config("");
+    let (_, plain_plan, _) = run(&format!("EXPLAIN {ordered}"));
+    let (_, plain_rows, _) = run(ordered);
+    let (_, plain_top, _) = run(top);
+    assert!(plain_plan.contains("SortExec"), "{plain_plan}");
+    write_config(", sorted_by: ts");
+    let (_, plan, _) = run(&format!("EXPLAIN {ordered}"));
+    assert!(!plan.contains("SortExec") && plan.contains("SortPreservingMergeExec"), "{plan}");
+    let (ok, rows, stderr) = run(ordered);
+    assert!(ok, "{stderr}");
+    assert_eq!(rows, plain_rows);
+    assert_eq!(rows.lines().count(), 3001);
+    assert_eq!(run(top).1, plain_top);
+    // One file split into byte ranges keeps the order: each range is a sorted partition.
+    std::fs::write(
+        &config,
+        format!(
+            "datafusion:\n  datafusion.optimizer.repartition_file_min_size: 1\n\
+             sources:\n  - {{name: web, path: '{}', format: access, sorted_by: ts}}\n",
+            logs.join("a.log").display()
+        ),
+    )
+    .unwrap();
+    let (_, plan, _) = run(&format!("EXPLAIN {ordered}"));
+    assert!(plan.contains("a.log:0..") && !plan.contains("SortExec"), "{plan}");
+    let (ok, rows, stderr) =
+        run("SELECT count(*) FROM (SELECT ts, lag(ts) OVER (ORDER BY ts) AS prev FROM web) WHERE prev < ts");
+    assert!(ok && rows.ends_with("1499\n"), "{rows} {stderr}");
+    write_config(", sorted_by: ts");
+    assert!(plain_top.contains("/a.log/0\n/b.log/1\n/a.log/2\n/b.log/3\n/a.log/4"), "{plain_top}");
+    // b.log goes back in time at its line 11: the scan says so.
+    let mut lines: Vec<String> = (0..3000).filter(|s| s % 2 == 1).map(|s| line(s, "b.log")).collect();
+    lines.insert(10, line(0, "b.log"));
+    std::fs::write(logs.join("b.log"), lines.concat()).unwrap();
+    let (ok, _, stderr) = run("SELECT _line, ts FROM web ORDER BY ts");
+    assert!(!ok, "an out-of-order file must not answer");
+    assert!(stderr.contains("b.log:11: 2026-10-01T00:00:00+00:00 after 2026-10-01T00:00:19+00:00"), "{stderr}");
+    assert!(stderr.contains("sorted_by"), "{stderr}");
+    // Naming a column that is not a timestamp is a config error.
+    std::fs::write(
+        &config,
+        format!("sources:\n  - {{name: web, path: '{}', format: access, sorted_by: path}}\n", logs.display()),
+    )
+    .unwrap();
+    let (ok, _, stderr) = run("SELECT 1");
+    assert!(!ok && stderr.contains("sorted_by") && stderr.contains("not a timestamp column"), "{stderr}");
+}

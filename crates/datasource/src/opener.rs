@@ -140,6 +140,11 @@ impl FileOpener for LogOpener {
             range_start: start,
             end: (end < size).then_some(end),
             grown: false,
+            sorted: self
+                .options
+                .sorted_by
+                .as_deref()
+                .and_then(|column| self.options.format.columns().iter().position(|c| c.name == column)),
         });
         // The bytes to fetch: a member's part of its archive, or the range (from its index
         // block when lines are counted) up to the size at listing: a growing file's later

@@ -177,8 +177,26 @@ impl FileSource for LogSource {
         output_ordering: Option<LexOrdering>,
         config: &FileScanConfig,
     ) -> Result<Option<FileScanConfig>> {
-        if output_ordering.is_some() || target_partitions == 0 {
+        if target_partitions == 0 {
             return Ok(None);
+        }
+        if output_ordering.is_some() {
+            // A file in time order splits into ranges in time order, each its own partition;
+            // a compressed file cannot be split.
+            let all_plain = config.file_groups.iter().flat_map(|g| g.iter()).all(|f| !self.options.is_compressed(f));
+            if !all_plain {
+                return Ok(None);
+            }
+            let groups = FileGroupPartitioner::new()
+                .with_target_partitions(target_partitions)
+                .with_repartition_file_min_size(repartition_file_min_size)
+                .with_preserve_order_within_groups(true)
+                .repartition_file_groups(&config.file_groups);
+            return Ok(groups.map(|groups| {
+                let mut out = config.clone();
+                out.file_groups = groups;
+                out
+            }));
         }
         let (packed, plain): (Vec<_>, Vec<_>) =
             config.file_groups.iter().flat_map(|g| g.iter().cloned()).partition(|f| self.options.is_compressed(f));

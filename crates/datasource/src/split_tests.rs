@@ -172,6 +172,7 @@ impl Harness {
             max_line_bytes: MAX_LINE,
             compressed: Arc::new(compressed),
             decoding: logfusion_lines::Decoding::Utf8,
+            sorted_by: None,
             read_block: read.block,
         };
         let log_format = LogFormat::new(options);

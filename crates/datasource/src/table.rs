@@ -32,6 +32,9 @@ use crate::discover::LogFile;
 use crate::error::{Error, Result as SourceResult};
 use crate::file_format::{LogFormat, LogScanOptions};
 use crate::location::store_for;
+use datafusion::arrow::compute::SortOptions;
+use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_plan::expressions::Column;
 use logfusion_lines::{Compression, Decoding};
 
 /// What a log table yields.
@@ -76,6 +79,9 @@ pub struct LogTableOptions {
     /// How the text is decoded once decompressed; a transcoding decoding reads every file as
     /// one stream.
     pub decoding: Decoding,
+    /// The timestamp column every file is in ascending order of, as the source declares
+    /// (`sorted_by`): rows scans say so to DataFusion and check it as they read.
+    pub sorted_by: Option<String>,
     /// Bytes the line reader asks for at once ([`DEFAULT_READ_BLOCK`]; tests use tiny blocks
     /// to cross every buffer boundary).
     pub read_block: usize,
@@ -107,6 +113,8 @@ pub struct LogTable {
     pub detected: bool,
     /// How the files' text is decoded (UTF-8 unless the source names an encoding).
     pub decoding: Decoding,
+    /// The timestamp column every file is in ascending order of, if the source says so.
+    pub sorted_by: Option<String>,
     /// The files, all in one store.
     pub files: Vec<LogFile>,
 }
@@ -143,6 +151,7 @@ impl LogTable {
             max_line_bytes,
             compressed: Arc::new(compressed),
             decoding: self.decoding,
+            sorted_by: self.sorted_by.clone(),
             read_block: DEFAULT_READ_BLOCK,
         }
     }
@@ -252,6 +261,21 @@ impl LogTableProvider {
             && plain >= options.optimizer.repartition_file_min_size as u64
     }
 
+    /// The ordering a rows table's declared `sorted_by` column gives: ascending, nulls last
+    /// as SQL's `ORDER BY ts` asks (the scan refuses nulls in it anyway).
+    fn declared_ordering(&self) -> Option<LexOrdering> {
+        let column = self.options().sorted_by.as_deref()?;
+        if self.options().kind != TableKind::Rows {
+            return None;
+        }
+        let index = self.schema.index_of(column).ok()?;
+        let ordering = |nulls_first| {
+            let expr = Arc::new(Column::new(column, index)) as Arc<dyn PhysicalExpr>;
+            LexOrdering::new([PhysicalSortExpr::new(expr, SortOptions { descending: false, nulls_first })])
+        };
+        ordering(false)
+    }
+
     /// Files that may be split into byte ranges: not compressed, not archive members.
     fn plain_files(&self) -> impl Iterator<Item = &PartitionedFile> {
         self.files.iter().filter(|f| !self.options().is_compressed(f) && f.extension::<ArchiveMember>().is_none())
@@ -286,8 +310,14 @@ impl TableProvider for LogTableProvider {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let source = self.format.file_source(TableSchema::from(self.schema.clone()));
-        let groups = FileGroup::new(self.files.clone()).split_files(state.config().target_partitions());
+        let ordering = self.declared_ordering();
+        let groups = match ordering {
+            // Each file in time order is a partition in time order: one file per group.
+            Some(_) => self.files.iter().map(|f| FileGroup::new(vec![f.clone()])).collect(),
+            None => FileGroup::new(self.files.clone()).split_files(state.config().target_partitions()),
+        };
         let config = FileScanConfigBuilder::new(self.store_url.clone(), source)
+            .with_output_ordering(ordering.into_iter().collect())
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)

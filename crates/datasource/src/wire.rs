@@ -37,6 +37,8 @@ pub struct TableOptionsWire {
     encoding: Option<String>,
     /// Whether invalid UTF-8 is replaced rather than rejected.
     replace_invalid_utf8: bool,
+    /// The column the files are declared sorted by.
+    sorted_by: Option<String>,
     read_block: usize,
 }
 
@@ -55,6 +57,7 @@ impl TableOptionsWire {
             compressed,
             encoding: options.decoding.encoding_name().map(str::to_string),
             replace_invalid_utf8: options.decoding == Decoding::Utf8Replace,
+            sorted_by: options.sorted_by.clone(),
             read_block: options.read_block,
         }
     }
@@ -72,6 +75,7 @@ impl TableOptionsWire {
             max_line_bytes: self.max_line_bytes,
             compressed: Arc::new(self.compressed.into_iter().collect::<HashSet<_>>()),
             decoding,
+            sorted_by: self.sorted_by,
             read_block: self.read_block,
         })
     }

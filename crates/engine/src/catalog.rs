@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use datafusion::prelude::SessionContext;
 use logfusion_datasource::{Decoding, FileProblem, ListOptions, LogFile, LogLocation, LogTable, discover};
-use logfusion_formats::{FormatSpec, ResolvedFormat, TimeRules, escape_text};
+use logfusion_formats::{ColumnType, FormatSpec, ResolvedFormat, TimeRules, escape_text};
 
 use crate::config::Config;
 use crate::error::{EngineError, Result};
@@ -30,12 +30,21 @@ pub struct SourceRequest {
     pub time: TimeRules,
     /// How the files' text is decoded (UTF-8 unless an encoding is named).
     pub decoding: Decoding,
+    /// The timestamp column each file is in ascending order of, if declared.
+    pub sorted_by: Option<String>,
 }
 
 impl SourceRequest {
     /// Auto mode over a directory (or file, or glob), optionally forcing one format.
     pub fn auto(path: impl Into<String>, format: Option<FormatSpec>) -> Self {
-        SourceRequest { name: None, path: path.into(), format, time: TimeRules::default(), decoding: Decoding::Utf8 }
+        SourceRequest {
+            name: None,
+            path: path.into(),
+            format,
+            time: TimeRules::default(),
+            decoding: Decoding::Utf8,
+            sorted_by: None,
+        }
     }
 
     /// The sources of a config file.
@@ -50,6 +59,7 @@ impl SourceRequest {
                     format: s.format_spec()?,
                     time: TimeRules::new(s.timezone, s.dst, config.epoch_years()),
                     decoding: s.decoding()?,
+                    sorted_by: s.sorted_by.clone(),
                 })
             })
             .collect()
@@ -165,7 +175,10 @@ impl Catalog {
             return Ok(());
         }
         if let Some(existing) = self.tables.iter_mut().find(|t| t.name == name) {
-            if existing.format.spec() == &spec && existing.decoding == source.decoding {
+            if existing.format.spec() == &spec
+                && existing.decoding == source.decoding
+                && existing.sorted_by == source.sorted_by
+            {
                 existing.files.extend(files);
                 return Ok(());
             }
@@ -180,8 +193,18 @@ impl Catalog {
         for f in &mut files {
             f.sample = Vec::new();
         }
-        let decoding = source.decoding;
-        self.tables.push(LogTable { name, format: Arc::new(format), detected, decoding, files });
+        if let Some(column) = &source.sorted_by {
+            let timestamp =
+                format.columns().iter().any(|c| &c.name == column && c.column_type == ColumnType::Timestamp);
+            if !timestamp {
+                return Err(EngineError::Argument {
+                    name: format!("sources[{name}].sorted_by"),
+                    message: format!("{column:?} is not a timestamp column of the table"),
+                });
+            }
+        }
+        let (decoding, sorted_by) = (source.decoding, source.sorted_by.clone());
+        self.tables.push(LogTable { name, format: Arc::new(format), detected, decoding, sorted_by, files });
         Ok(())
     }
 

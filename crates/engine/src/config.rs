@@ -554,6 +554,11 @@ pub struct SourceConfig {
     /// `replace` (the bad bytes become U+FFFD and the line is parsed).
     #[serde(default)]
     pub invalid_utf8: InvalidUtf8,
+    /// A timestamp column (`ts`) every file of the source is in ascending order of: queries
+    /// ordering by it merge the files' order instead of sorting, and a row out of order fails
+    /// the scan instead of giving a wrong answer.
+    #[serde(default)]
+    pub sorted_by: Option<String>,
 }
 
 /// What a line with invalid UTF-8 becomes (a source's `invalid_utf8`).

@@ -49,6 +49,9 @@ pub(crate) struct ScanJob {
     /// The file grew since it was listed: an unterminated last line (as listed) is being
     /// written and is left for the next read.
     pub grown: bool,
+    /// The format column (a timestamp) the file is declared to be in ascending order of:
+    /// rows scans check it.
+    pub sorted: Option<usize>,
 }
 
 /// Whether the scan goes on after a sink call.

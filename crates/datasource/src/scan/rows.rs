@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, StringArray, UInt64Builder};
+use datafusion::arrow::array::{Array, ArrayRef, StringArray, TimestampMicrosecondArray, UInt64Builder};
 use datafusion::common::{DataFusionError, Result};
-use logfusion_formats::{BatchBuilder, Reject};
+use logfusion_formats::{BatchBuilder, Reject, escape_text};
 
 use super::{Emitter, Flow, LineSink, ScanEnd, ScanJob, batch};
 use crate::error::Error;
@@ -63,18 +63,62 @@ pub(crate) struct RowsSink {
     line_numbers: UInt64Builder,
     /// A read error fails the scan (else: the rows before it stand, with a warning).
     strict: bool,
+    /// Where the declared sort column is among the parsed columns, and its last value: rows
+    /// out of order fail the scan (DataFusion relies on the order).
+    sorted: Option<(usize, Option<i64>)>,
 }
 
 impl RowsSink {
     /// A sink for `job` with `layout`; with `strict`, a read error fails the scan.
     pub fn new(job: Arc<ScanJob>, layout: RowLayout, strict: bool) -> Self {
         let line_numbers = UInt64Builder::with_capacity(if layout.wants_lines() { job.batch_size } else { 0 });
-        RowsSink { job, layout, line_numbers, strict }
+        let sorted = job.sorted.and_then(|c| layout.parser_projection.iter().position(|&p| p == c)).map(|k| (k, None));
+        RowsSink { job, layout, line_numbers, strict, sorted }
+    }
+
+    /// Checks that `column` (the declared sort column) goes on in ascending order.
+    fn check_order(&mut self, column: &ArrayRef) -> Result<()> {
+        let Some((_, last)) = self.sorted.as_mut() else { return Ok(()) };
+        let Some(times) = column.as_any().downcast_ref::<TimestampMicrosecondArray>() else {
+            return Err(internal("the sorted_by column is not a timestamp"));
+        };
+        let name = self.job.sorted.and_then(|c| self.job.format.columns().get(c)).map_or("ts", |c| c.name.as_str());
+        for (i, value) in times.iter().enumerate() {
+            let out_of_order = match (value, *last) {
+                (None, _) => Some("a row without it".to_string()),
+                (Some(v), Some(before)) if v < before => {
+                    Some(format!("{} after {}", format_micros(v), format_micros(before)))
+                }
+                _ => None,
+            };
+            if let Some(what) = out_of_order {
+                let line = self.line_numbers_hint(i);
+                return Err(DataFusionError::Execution(format!(
+                    "{}{line}: {what}, but the source declares the file sorted by {name} (sorted_by); \
+                     remove sorted_by or sort the file",
+                    escape_text(&self.job.file_name)
+                )));
+            }
+            *last = value;
+        }
+        Ok(())
+    }
+
+    /// `:LINE` of row `i` of the batch being flushed, when line numbers are built.
+    fn line_numbers_hint(&self, i: usize) -> String {
+        let values = self.line_numbers.values_slice();
+        values.get(i).map(|l| format!(":{l}")).unwrap_or_default()
     }
 
     fn flush(&mut self, rows: &mut BatchBuilder, emit: &mut Emitter<'_>) -> Result<Flow> {
         let n = rows.rows();
         let mut parsed: Vec<Option<ArrayRef>> = rows.finish().into_iter().map(Some).collect();
+        if let Some((k, _)) = self.sorted
+            && let Some(Some(column)) = parsed.get(k)
+        {
+            let column = column.clone();
+            self.check_order(&column)?;
+        }
         let mut lines = Some(Arc::new(self.line_numbers.finish()) as ArrayRef);
         let file = self.job.file_name.as_ref();
         let columns = self
@@ -125,4 +169,9 @@ impl LineSink for RowsSink {
 
 fn internal(msg: &str) -> DataFusionError {
     DataFusionError::Internal(msg.to_string())
+}
+
+/// `micros` (µs since the epoch, UTC) as RFC 3339.
+fn format_micros(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros).map_or_else(|| micros.to_string(), |t| t.to_rfc3339())
 }
