@@ -375,7 +375,7 @@ fn tables_larger_than_the_cache_memory_are_read_from_their_entries() {
         assert_eq!(prepared[0]["in_memory"], false, "{prepared:?}");
         let statements = records(&run, "statement");
         assert!(statements.iter().all(|s| s["cache"].is_null()), "results are not stored");
-        assert!(statements.iter().all(|s| s["plan"].as_str().unwrap().contains(".parquet")), "read from the entries");
+        assert!(statements.iter().all(|s| s["plan"].as_str().unwrap().contains(".arrow")), "read from the entries");
     }
     cached_run(tmp.path(), &logs, "uncached", &["--no-cache"]);
     let uncached = results(tmp.path(), "uncached");
@@ -406,4 +406,58 @@ fn a_suite_reading_a_view_it_creates_scans_the_files_and_answers_the_same() {
     assert_eq!(answers[0], answers[2]);
     assert_eq!(answers[1], answers[2]);
     assert!(answers[2]["02_errors.csv"].contains("500"), "{:?}", answers[2]);
+}
+
+/// A file with multi-line records that grows is parsed whole again, not from where it ended:
+/// the new lines may continue its last record (a stack trace written after its first line).
+#[test]
+fn a_grown_file_with_multi_line_records_is_parsed_whole_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let logs = tmp.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let queries = tmp.path().join("queries");
+    std::fs::create_dir(&queries).unwrap();
+    std::fs::write(
+        queries.join("01_records.sql"),
+        "SELECT count(*) AS records, sum(length(message)) AS chars, max(_line) AS last FROM log4j;",
+    )
+    .unwrap();
+    let mut text = String::new();
+    for i in 0..500 {
+        text.push_str(&format!(
+            "2026-10-01 12:{:02}:{:02},000 ERROR [main] com.example.App: failed {i}\n",
+            i / 60 % 60,
+            i % 60
+        ));
+        text.push_str("java.lang.IllegalStateException: boom\n\tat com.example.App.run(App.java:1)\n");
+    }
+    let app = logs.join("app.log");
+    std::fs::write(&app, &text).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let result = logfusion(tmp.path())
+            .args(["run", "--csv", "--out", out, "--queries"])
+            .arg(&queries)
+            .arg("--log-dir")
+            .arg(&logs)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        std::fs::read_to_string(tmp.path().join(out).join("01_records.csv")).unwrap()
+    };
+    let first = run("first", &[]);
+    assert!(first.contains("500,"), "{first}");
+    // The last record's trace goes on, and a new record follows.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&app).unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"\tat com.example.Main.main(Main.java:9)\nCaused by: java.io.IOException: disk\n",
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut file, b"2026-10-01 13:00:00,000 INFO [main] com.example.App: recovered\n").unwrap();
+    drop(file);
+    let grown = run("grown", &[]);
+    let fresh = run("fresh", &["--no-cache"]);
+    assert_eq!(grown, fresh, "the cache gives what a fresh parse gives");
+    assert!(fresh.contains("501,") && fresh.trim_end().ends_with(",1503"), "{fresh}");
 }

@@ -2,7 +2,7 @@
 //!
 //! - **Tables** ([`tables`]): before a suite runs, the columns its statements read are worked
 //!   out per log table, and each table is parsed once with those columns; each file's rows go
-//!   to a zstd Parquet entry of the cache folder, keyed by the file's identity (store, path,
+//!   to an Arrow IPC entry (LZ4) of the cache folder, keyed by the file's identity (store, path,
 //!   size, modification time, ETag, archive member) and the table's format, and the suite's
 //!   statements read the parsed columns (from memory when they fit `cache.memory`, else from
 //!   the entries). A later run reads the entries of unchanged files instead of parsing them;
