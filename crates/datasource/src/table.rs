@@ -87,6 +87,10 @@ pub struct LogTableOptions {
     pub read_block: usize,
 }
 
+/// Most files a table declared `sorted_by` scans as one partition each (each open at once,
+/// with its read buffer): past this, its order is not declared.
+const MAX_ORDERED_FILES: usize = 64;
+
 /// Bytes a scan reads at once: large enough that a read is a few hundred microseconds of
 /// parsing, small enough to keep a few per partition in memory.
 pub const DEFAULT_READ_BLOCK: usize = 1 << 20;
@@ -310,7 +314,11 @@ impl TableProvider for LogTableProvider {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let source = self.format.file_source(TableSchema::from(self.schema.clone()));
-        let ordering = self.declared_ordering();
+        let ordering = self.declared_ordering().filter(|_| {
+            // One partition per file reads every file at once: past this many, the scan keeps
+            // its bounded grouping and the order is not declared.
+            self.files.len() <= MAX_ORDERED_FILES.max(state.config().target_partitions())
+        });
         let groups = match ordering {
             // Each file in time order is a partition in time order: one file per group.
             Some(_) => self.files.iter().map(|f| FileGroup::new(vec![f.clone()])).collect(),

@@ -150,6 +150,17 @@ fn naive_micros(date: &[u8], time: &[u8]) -> Option<i64> {
     Some(seconds * MICROS_PER_SEC + micros)
 }
 
+/// `text` as a whole number: digits only, at least one, no overflow.
+fn whole_number(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |n, &c| {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 { None } else { n.checked_mul(10)?.checked_add(u64::from(d)) }
+    })
+}
+
 impl crate::LineParser for W3cParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
         if line.starts_with('#') {
@@ -191,9 +202,15 @@ impl crate::LineParser for W3cParser {
                 match column.column_type {
                     _ if text == b"-" => Cell::Null,
                     ColumnType::String => Cell::Text(s, e),
-                    _ => match digits(text) {
-                        Some(n) if column.column_type != ColumnType::Uint16 || n <= u32::from(u16::MAX) => {
-                            Cell::Number(u64::from(n))
+                    _ => match whole_number(text) {
+                        Some(n)
+                            if n <= if column.column_type == ColumnType::Uint16 {
+                                u64::from(u16::MAX)
+                            } else {
+                                i64::MAX as u64
+                            } =>
+                        {
+                            Cell::Number(n)
                         }
                         _ => {
                             return Err(Reject::new(
@@ -283,6 +300,11 @@ mod tests {
             ("2026-10-01 00:00:02 10.0.0.1 GET / - 80", RejectReason::BadSyntax),
             ("2026-13-01 00:00:02 10.0.0.1 GET / - 80 - 1.2.3.4 ua - 200 0 0 1", RejectReason::BadTimestamp),
             ("2026-10-01 00:00:02 10.0.0.1 GET / - 80 - 1.2.3.4 ua - 70000 0 0 1", RejectReason::BadField),
+            (
+                "2026-10-01 00:00:02 10.0.0.1 GET / - 80 - 1.2.3.4 ua - 200 0 0 99999999999999999999",
+                RejectReason::BadField,
+            ),
+            ("2026-10-01 00:00:02 10.0.0.1 GET /  - 80 - 1.2.3.4 ua - 200 0 0 1", RejectReason::BadSyntax),
         ] {
             assert_eq!(p.parse(line, &mut out).unwrap_err().reason, reason, "{line}");
         }
@@ -293,5 +315,7 @@ mod tests {
         assert!(arrays[9].is_null(0), "- is null");
         assert_eq!(arrays[10].as_primitive::<UInt16Type>().value(0), 200);
         assert_eq!(arrays[13].as_primitive::<Int64Type>().value(0), 15);
+        assert_eq!(whole_number(b"6000000000"), Some(6_000_000_000), "sizes past 4 GiB");
+        assert_eq!(whole_number(b""), None);
     }
 }
