@@ -8,7 +8,6 @@
 use crate::access::{AccessLogParser, AccessOptions};
 use crate::columns::BatchBuilder;
 use crate::logfmt::looks_like_logfmt;
-use crate::multiline::MultilineRule;
 use crate::syslog::looks_like_syslog;
 use crate::{FormatError, FormatKind, LineParser};
 
@@ -92,11 +91,11 @@ pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
         let columns = format.regex.capture_names().flatten().count();
         // A format with multi-line records also reads the lines that continue a record it
         // started (the frames of a stack trace).
-        let rule = format.definition.multiline.as_ref().map(MultilineRule::new).transpose()?;
+        // Compiled once, when the library loads: detection runs for every file.
+        let rule = format.multiline.as_ref();
         let mut in_record = false;
         let mut reads = |l: &str| {
-            in_record =
-                format.regex.is_match(l) || (in_record && rule.as_ref().is_some_and(|r| r.continues(l.as_bytes())));
+            in_record = format.regex.is_match(l) || (in_record && rule.is_some_and(|r| r.continues(l.as_bytes())));
             in_record
         };
         scores.push((columns, score(FormatKind::Regex, &format.definition.name, &mut reads)));

@@ -98,6 +98,8 @@ pub struct LibraryFormat {
     pub definition: Definition,
     /// Its compiled pattern.
     pub regex: Regex,
+    /// Its compiled multi-line rule, if it has one.
+    pub multiline: Option<crate::MultilineRule>,
 }
 
 /// The definition files, by file name (the name the definition must carry).
@@ -232,10 +234,9 @@ fn parse_definition(file: &str, text: &str) -> Result<LibraryFormat, String> {
         return Err(format!("its name is {:?}; a definition is named like its file", definition.name));
     }
     let regex = Regex::new(&definition.pattern).map_err(|e| e.to_string())?;
-    if let Some(rule) = &definition.multiline {
-        crate::MultilineRule::new(rule).map_err(|e| e.to_string())?;
-    }
-    Ok(LibraryFormat { definition, regex })
+    let multiline =
+        definition.multiline.as_ref().map(crate::MultilineRule::new).transpose().map_err(|e| e.to_string())?;
+    Ok(LibraryFormat { definition, regex, multiline })
 }
 
 fn load() -> Result<Vec<LibraryFormat>, FormatError> {
