@@ -1,7 +1,7 @@
 //! Text → typed [`Value`] conversion shared by the user-configurable formats.
 
 use crate::columns::{ColumnType, Value};
-use crate::time::{DateCache, TimeLayout, TimeRules, TimestampFormat};
+use crate::time::{DateCache, SecondCache, TimeLayout, TimeRules, TimestampFormat};
 
 /// How to read text into a typed value: the source's time rules and how timestamps are written.
 #[derive(Debug, Clone, Default)]
@@ -14,13 +14,15 @@ pub struct ConvertOptions {
     layout: Option<TimeLayout>,
     /// The date of the last timestamp the layout read.
     dates: DateCache,
+    /// The second of the last timestamp the layout read.
+    seconds: SecondCache,
 }
 
 impl ConvertOptions {
     /// Options reading timestamps written as `timestamp_format` by `time`'s rules.
     pub fn new(time: TimeRules, timestamp_format: TimestampFormat) -> Self {
         let layout = timestamp_format.layout();
-        ConvertOptions { time, timestamp_format, layout, dates: DateCache::default() }
+        ConvertOptions { time, timestamp_format, layout, dates: DateCache::default(), seconds: SecondCache::default() }
     }
 
     /// A timestamp's UTC microseconds: through the fast layout when it reads the text, else
@@ -28,9 +30,10 @@ impl ConvertOptions {
     #[inline]
     pub fn timestamp(&self, text: &str) -> Option<i64> {
         if let Some(layout) = &self.layout
-            && let Some(naive) = layout.parse_naive_micros(text.as_bytes(), &self.dates)
+            && let Some(utc) =
+                self.seconds.timestamp(layout, text.as_bytes(), &self.dates, |naive| self.time.local_to_utc(naive))
         {
-            return self.time.local_to_utc(naive);
+            return Some(utc);
         }
         self.timestamp_format.parse(text, &self.time)
     }

@@ -15,8 +15,8 @@ use regex_syntax::hir::{Class, Hir, HirKind, Look};
 #[derive(Debug, Clone)]
 enum Step {
     /// A run of single bytes and single ASCII characters of classes, e.g. `\d{4}-\d\d`:
-    /// checked byte by byte without a branch per kind of step.
-    Fixed(Box<[Slot]>),
+    /// checked byte by byte, one table look-up each.
+    Fixed(Box<[ByteSet]>),
     /// Characters of class `class`, at least `min` and at most `max` (`None`: no limit),
     /// greedy.
     Repeat {
@@ -35,19 +35,15 @@ enum Step {
     End,
 }
 
-/// One byte of a [`Step::Fixed`] run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    /// This byte.
-    Byte(u8),
-    /// One ASCII character of class `index` (a wider one: the regex decides).
-    Class(u16),
-}
+/// The bytes one position of a [`Step::Fixed`] run takes: a literal byte, or the ASCII
+/// characters of a class (a wider character there: the regex decides).
+type ByteSet = [bool; 256];
 
-/// A set of characters: a bit mask for ASCII, ranges beyond.
+/// A set of characters: a table of the ASCII ones, ranges beyond.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct CharClass {
-    ascii: u128,
+    /// `ascii[b]`: whether the ASCII byte `b` is in the class (false for every byte >= 0x80).
+    ascii: Box<ByteSet>,
     /// Ranges of non-ASCII characters in the class, sorted.
     wide: Vec<(char, char)>,
     /// Every character but `\n` (the `.` of a regex): the rest of a line.
@@ -56,24 +52,25 @@ struct CharClass {
 
 impl CharClass {
     fn from_ranges(ranges: impl Iterator<Item = (char, char)>) -> CharClass {
-        let mut ascii = 0u128;
+        let mut ascii = Box::new([false; 256]);
         let mut wide = Vec::new();
         for (start, end) in ranges {
             for c in (start as u32).min(128)..=(end as u32).min(127) {
-                ascii |= 1 << c;
+                ascii[c as usize] = true;
             }
             if end as u32 >= 128 {
                 wide.push((start.max('\u{80}'), end));
             }
         }
-        let any_but_newline = ascii == !(1u128 << b'\n') && wide == [('\u{80}', char::MAX)];
+        let all_ascii_but_newline = (0..128).all(|c| ascii[c] == (c != usize::from(b'\n')));
+        let any_but_newline = all_ascii_but_newline && wide == [('\u{80}', char::MAX)];
         CharClass { ascii, wide, any_but_newline }
     }
 
     /// Whether the ASCII byte `b` is in the class (false for any other byte).
     #[inline]
     fn has_ascii(&self, b: u8) -> bool {
-        b < 0x80 && (self.ascii >> b) & 1 == 1
+        self.ascii[usize::from(b)]
     }
 
     #[inline]
@@ -141,16 +138,15 @@ impl LinearPattern {
         let mut i = 0;
         for step in &self.steps {
             match step {
-                Step::Fixed(slots) => {
-                    let Some(run) = b.get(i..i + slots.len()) else { return false };
-                    let matches = slots.iter().zip(run).all(|(slot, &byte)| match *slot {
-                        Slot::Byte(x) => byte == x,
-                        Slot::Class(c) => self.classes[c as usize].has_ascii(byte),
-                    });
+                Step::Fixed(sets) => {
+                    let Some(run) = b.get(i..i + sets.len()) else { return false };
+                    // No early exit: a branch-free run of look-ups is quicker than a branch
+                    // per byte for the few bytes of a run.
+                    let matches = sets.iter().zip(run).fold(true, |ok, (set, &byte)| ok & set[usize::from(byte)]);
                     if !matches {
                         return false;
                     }
-                    i += slots.len();
+                    i += sets.len();
                 }
                 Step::Repeat { class, min, max } => match repeat(line, i, &self.classes[*class], *min, *max) {
                     Some(end) => i = end,
@@ -170,14 +166,14 @@ impl LinearPattern {
     }
 
     /// Appends `slots` to a [`Step::Fixed`] run, starting one if the last step is not one.
-    fn push_fixed(&mut self, slots: impl IntoIterator<Item = Slot>) {
+    fn push_fixed(&mut self, sets: impl IntoIterator<Item = ByteSet>) {
         match self.steps.last_mut() {
             Some(Step::Fixed(run)) => {
                 let mut joined = run.to_vec();
-                joined.extend(slots);
+                joined.extend(sets);
                 *run = joined.into();
             }
-            _ => self.steps.push(Step::Fixed(slots.into_iter().collect())),
+            _ => self.steps.push(Step::Fixed(sets.into_iter().collect())),
         }
     }
 
@@ -196,7 +192,11 @@ impl LinearPattern {
     fn compile_into(&mut self, hir: &Hir) -> Option<()> {
         match hir.kind() {
             HirKind::Empty => {}
-            HirKind::Literal(literal) => self.push_fixed(literal.0.iter().map(|&b| Slot::Byte(b))),
+            HirKind::Literal(literal) => self.push_fixed(literal.0.iter().map(|&b| {
+                let mut set = [false; 256];
+                set[usize::from(b)] = true;
+                set
+            })),
             HirKind::Class(class) => self.repeat(char_class(class)?, 1, Some(1))?,
             HirKind::Repetition(repetition) => {
                 if !repetition.greedy {
@@ -238,13 +238,14 @@ impl LinearPattern {
 
     /// Appends `class` repeated `min..=max` times: a fixed count joins a [`Step::Fixed`] run.
     fn repeat(&mut self, class: CharClass, min: u32, max: Option<u32>) -> Option<()> {
-        let index = self.class(class);
         match max {
             Some(count) if count == min && count <= 64 => {
-                let slot = Slot::Class(u16::try_from(index).ok()?);
-                self.push_fixed(std::iter::repeat_n(slot, count as usize));
+                self.push_fixed(std::iter::repeat_n(*class.ascii, count as usize));
             }
-            _ => self.steps.push(Step::Repeat { class: index, min, max }),
+            _ => {
+                let index = self.class(class);
+                self.steps.push(Step::Repeat { class: index, min, max });
+            }
         }
         Some(())
     }
@@ -260,25 +261,35 @@ fn repeat(line: &str, i: usize, class: &CharClass, min: u32, max: Option<u32>) -
         let enough = min == 0 || line[i..end].chars().nth(min as usize - 1).is_some();
         return enough.then_some(end);
     }
+    let limit = max.map_or(usize::MAX, |m| m as usize);
     let mut j = i;
-    let mut n = 0u32;
-    while max.is_none_or(|m| n < m) {
-        match b.get(j) {
-            Some(&c) if c < 0x80 => {
-                if !class.has_ascii(c) {
-                    break;
-                }
+    let mut n = 0usize;
+    loop {
+        // ASCII characters: one byte and one look-up each.
+        if limit == usize::MAX {
+            let run = b[j..].iter().position(|&c| !class.has_ascii(c)).unwrap_or(b.len() - j);
+            j += run;
+            n += run;
+        } else {
+            while n < limit && b.get(j).is_some_and(|&c| class.has_ascii(c)) {
                 j += 1;
+                n += 1;
             }
-            Some(_) => match line[j..].chars().next() {
-                Some(c) if class.contains(c) => j += c.len_utf8(),
-                _ => break,
-            },
-            None => break,
         }
-        n += 1;
+        // A wider character the class may hold; then ASCII again.
+        if n < limit
+            && !class.wide.is_empty()
+            && b.get(j).is_some_and(|&c| c >= 0x80)
+            && let Some(c) = line[j..].chars().next()
+            && class.contains(c)
+        {
+            j += c.len_utf8();
+            n += 1;
+            continue;
+        }
+        break;
     }
-    (n >= min).then_some(j)
+    (n >= min as usize).then_some(j)
 }
 
 /// A class of characters (a byte class only when it is ASCII, as a line is text).

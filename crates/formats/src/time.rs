@@ -193,6 +193,71 @@ pub struct DateCache {
     last: std::cell::Cell<Option<([u8; 10], i64)>>,
 }
 
+/// The last second a [`TimeLayout`] read, in UTC: the next timestamp in the same second
+/// (most of them, in a log) is a comparison of its leading bytes and a read of its fraction.
+#[derive(Debug, Clone, Default)]
+pub struct SecondCache {
+    /// The text naming the second (`len` bytes of `text`) and its UTC µs.
+    last: std::cell::Cell<Option<SecondEntry>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SecondEntry {
+    text: [u8; SecondCache::MAX_TEXT],
+    len: usize,
+    utc_micros: i64,
+}
+
+impl SecondCache {
+    /// The longest text of a second it keeps.
+    const MAX_TEXT: usize = 40;
+
+    /// The UTC µs of `text` written in `layout`: from the last second when `text` names the
+    /// same one, else read whole by `layout` (dates through `dates`) and made UTC by
+    /// `to_utc`. `None` when `layout` does not read `text` (chrono may still read it).
+    pub fn timestamp(
+        &self,
+        layout: &TimeLayout,
+        text: &[u8],
+        dates: &DateCache,
+        to_utc: impl FnOnce(i64) -> Option<i64>,
+    ) -> Option<i64> {
+        let second_len = layout.second_len.filter(|&n| n <= Self::MAX_TEXT && n <= text.len());
+        if let Some(n) = second_len
+            && let Some(entry) = self.last.get()
+            && entry.len == n
+            && same_bytes(&entry.text[..n], &text[..n])
+        {
+            return Some(entry.utc_micros + layout.fraction_micros(&text[n..])?);
+        }
+        let utc = to_utc(layout.parse_naive_micros(text, dates)?)?;
+        if let Some(n) = second_len {
+            // The fraction is read again here only on a new second.
+            let fraction = layout.fraction_micros(&text[n..])?;
+            let mut entry = SecondEntry { text: [0; Self::MAX_TEXT], len: n, utc_micros: utc - fraction };
+            entry.text[..n].copy_from_slice(&text[..n]);
+            self.last.set(Some(entry));
+        }
+        Some(utc)
+    }
+}
+
+/// `a == b` for two slices of the same short length, eight bytes at a time: quicker than
+/// the `memcmp` call a slice comparison makes for the few bytes of a timestamp.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], i: usize| s.get(i..i + 8).and_then(|w| w.try_into().ok()).map(u64::from_ne_bytes);
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    // Whole words, then the last eight bytes (overlapping the last word).
+    let last = a.len() - 8;
+    (0..last).step_by(8).all(|i| word(a, i) == word(b, i)) && word(a, last) == word(b, last)
+}
+
 impl DateCache {
     /// Days since the epoch of the date `ymd` (`yyyy-mm-dd`), or `None` if it is not one.
     #[inline]
@@ -457,6 +522,8 @@ impl From<TimestampFormat> for String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeLayout {
     items: Vec<LayoutItem>,
+    /// Bytes of a text that name its second (see [`TimeLayout::second_len`]).
+    second_len: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -530,7 +597,51 @@ impl TimeLayout {
             (true, true, true) => true,
             _ => false,
         };
-        (full_date && single && time).then_some(TimeLayout { items })
+        if !(full_date && single && time) {
+            return None;
+        }
+        let mut layout = TimeLayout { items, second_len: None };
+        layout.second_len = layout.second_len();
+        Some(layout)
+    }
+
+    /// Bytes of the text that name its second: every item when the layout ends at the
+    /// second or has its fraction last (every other item is fixed-width), else `None`.
+    fn second_len(&self) -> Option<usize> {
+        let (last, head) = self.items.split_last()?;
+        let width = |item: &LayoutItem| match item {
+            LayoutItem::Literal(bytes) => Some(bytes.len()),
+            LayoutItem::Year => Some(4),
+            LayoutItem::Month | LayoutItem::Day | LayoutItem::Hour | LayoutItem::Minute | LayoutItem::Second => Some(2),
+            LayoutItem::Fraction(_) => None,
+        };
+        let head_len = head.iter().map(width).sum::<Option<usize>>()?;
+        match last {
+            LayoutItem::Fraction(_) => Some(head_len),
+            item => Some(head_len + width(item)?),
+        }
+    }
+
+    /// The µs of the fraction `tail` (what follows the second), read as
+    /// [`TimeLayout::parse_naive_micros`] reads it; `None` when it does not read it.
+    fn fraction_micros(&self, tail: &[u8]) -> Option<i64> {
+        let width = match self.items.last() {
+            Some(LayoutItem::Fraction(width)) => *width,
+            _ => return tail.is_empty().then_some(0),
+        };
+        let Some((&b'.', digits)) = tail.split_first() else {
+            return tail.is_empty().then_some(0);
+        };
+        let count = digits.len();
+        let fits = match width {
+            Some(w) => count == w,
+            None => (1..=9).contains(&count),
+        };
+        if !fits || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let micros = digits.iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
+        Some(micros * 10i64.pow(6u32.saturating_sub(count as u32)))
     }
 
     /// The naive (zone-less) time of `text` in µs since the epoch, or `None` when `text` is
@@ -547,7 +658,12 @@ impl TimeLayout {
         for item in &self.items {
             match item {
                 LayoutItem::Literal(bytes) => {
-                    if !text.get(i..)?.starts_with(bytes) {
+                    // Most literals are one separator byte: no `memcmp` call for them.
+                    let same = match **bytes {
+                        [byte] => text.get(i) == Some(&byte),
+                        _ => text.get(i..)?.starts_with(bytes),
+                    };
+                    if !same {
                         return None;
                     }
                     i += bytes.len();
@@ -699,6 +815,53 @@ mod tests {
                     text[noise as usize] = b'?';
                 }
                 proptest::prop_assert_eq!(clock.parse(&text), parse_clf(&text), "{}", String::from_utf8_lossy(&text));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// One second cache reading a run of times (repeated seconds with other fractions,
+        /// new seconds, broken text) answers what the layout alone answers for each, in a
+        /// zone with daylight saving too.
+        #[test]
+        fn the_second_cache_reads_what_the_layout_reads(
+            times in proptest::collection::vec(
+                (0u8..3, (0u32..24, 0u32..60, 0u32..61), "[0-9]{0,10}", proptest::sample::select(vec!["", ".", "x", "9"]), 0u8..40),
+                1..60,
+            ),
+            zone in proptest::sample::select(vec!["UTC", "+05:30", "Europe/Berlin"]),
+            reject in proptest::bool::ANY,
+        ) {
+            // 2026-03-29 02:xx does not exist in Berlin: taken or rejected by the policy.
+            let dst = if reject { DstPolicy::Reject } else { DstPolicy::Earliest };
+            let rules = TimeRules::new(zone.parse::<TimeZoneSpec>().unwrap(), dst, (1970, 2100));
+            for pattern in ["%Y-%m-%d %H:%M:%S%.3f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M"] {
+                let layout = TimeLayout::compile(pattern).unwrap();
+                let sep = if pattern.contains('T') { "T" } else { " " };
+                let (cache, dates) = (SecondCache::default(), DateCache::default());
+                let mut time = (0, 0, 0);
+                for (change, new_time, frac, tail, noise) in &times {
+                    match change {
+                        0 => {}
+                        1 => time.2 = new_time.2,
+                        _ => time = *new_time,
+                    }
+                    let (h, mi, s) = time;
+                    let mut text = match pattern {
+                        "%d/%m/%Y %H:%M" => format!("29/03/2026 {h:02}:{mi:02}{tail}"),
+                        _ if frac.is_empty() => format!("2026-03-29{sep}{h:02}:{mi:02}:{s:02}{tail}"),
+                        _ => format!("2026-03-29{sep}{h:02}:{mi:02}:{s:02}.{frac}{tail}"),
+                    }
+                    .into_bytes();
+                    if usize::from(*noise) < text.len() {
+                        text[usize::from(*noise)] = b'?';
+                    }
+                    let want = layout.parse_naive_micros(&text, &DateCache::default()).and_then(|n| rules.local_to_utc(n));
+                    let got = cache.timestamp(&layout, &text, &dates, |n| rules.local_to_utc(n));
+                    proptest::prop_assert_eq!(got, want, "{} reading {}", pattern, String::from_utf8_lossy(&text));
+                }
             }
         }
     }
