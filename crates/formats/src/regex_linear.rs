@@ -165,7 +165,7 @@ impl LinearPattern {
         true
     }
 
-    /// Appends `slots` to a [`Step::Fixed`] run, starting one if the last step is not one.
+    /// Appends `sets` to a [`Step::Fixed`] run, starting one if the last step is not one.
     fn push_fixed(&mut self, sets: impl IntoIterator<Item = ByteSet>) {
         match self.steps.last_mut() {
             Some(Step::Fixed(run)) => {
