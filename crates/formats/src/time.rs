@@ -625,23 +625,11 @@ impl TimeLayout {
     /// The µs of the fraction `tail` (what follows the second), read as
     /// [`TimeLayout::parse_naive_micros`] reads it; `None` when it does not read it.
     fn fraction_micros(&self, tail: &[u8]) -> Option<i64> {
-        let width = match self.items.last() {
-            Some(LayoutItem::Fraction(width)) => *width,
-            _ => return tail.is_empty().then_some(0),
+        let (micros, used) = match self.items.last() {
+            Some(LayoutItem::Fraction(width)) => read_fraction(*width, tail)?,
+            _ => (0, 0),
         };
-        let Some((&b'.', digits)) = tail.split_first() else {
-            return tail.is_empty().then_some(0);
-        };
-        let count = digits.len();
-        let fits = match width {
-            Some(w) => count == w,
-            None => (1..=9).contains(&count),
-        };
-        if !fits || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let micros = digits.iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0'));
-        Some(micros * 10i64.pow(6u32.saturating_sub(count as u32)))
+        (used == tail.len()).then_some(micros)
     }
 
     /// The naive (zone-less) time of `text` in µs since the epoch, or `None` when `text` is
@@ -687,20 +675,9 @@ impl TimeLayout {
                 // A leap second (60) is chrono's business.
                 LayoutItem::Second => second = i64::from(two(&mut i).filter(|&s| s < 60)?),
                 LayoutItem::Fraction(width) => {
-                    if text.get(i) == Some(&b'.') {
-                        let count = text[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                        let ok = match width {
-                            Some(w) => count == *w,
-                            None => (1..=9).contains(&count),
-                        };
-                        if !ok {
-                            return None;
-                        }
-                        let frac = &text[i + 1..i + 1 + count];
-                        micros = frac.iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0'))
-                            * 10i64.pow(6u32.saturating_sub(count as u32));
-                        i += 1 + count;
-                    }
+                    let (value, used) = read_fraction(*width, &text[i..])?;
+                    micros = value;
+                    i += used;
                 }
             }
         }
@@ -710,6 +687,25 @@ impl TimeLayout {
         let days = dates.days(&ymd)?;
         Some(((days * 86_400 + hour * 3600 + minute * 60 + second) * MICROS_PER_SEC) + micros)
     }
+}
+
+/// The fraction of a second at the start of `text` (`.` and `width` digits, or 1 to 9 for
+/// `None`) as µs, and the bytes it takes; `(0, 0)` when `text` does not start with `.` (chrono
+/// makes the fraction optional); `None` when the digits do not fit `width`.
+#[inline]
+fn read_fraction(width: Option<usize>, text: &[u8]) -> Option<(i64, usize)> {
+    let Some((&b'.', rest)) = text.split_first() else { return Some((0, 0)) };
+    let count = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    let fits = match width {
+        Some(w) => count == w,
+        None => (1..=9).contains(&count),
+    };
+    if !fits {
+        return None;
+    }
+    let micros = rest[..count].iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0'))
+        * 10i64.pow(6u32.saturating_sub(count as u32));
+    Some((micros, 1 + count))
 }
 
 impl TimestampFormat {
