@@ -105,8 +105,8 @@ fn one_line(message: &str) -> String {
 pub struct RegexParser {
     compiled: CompiledRegex,
     locations: CaptureLocations,
-    /// Each group's byte range in the current line, from the one-pass walk.
-    spans: Vec<(usize, usize)>,
+    /// Where each step of the one-pass walk started in the current line.
+    starts: Vec<usize>,
     /// Each column's converted value in the current line.
     cells: Vec<Cell>,
     convert: ConvertOptions,
@@ -131,21 +131,24 @@ impl RegexParser {
     /// A parser for a compiled format.
     pub fn new(compiled: CompiledRegex, convert: ConvertOptions) -> Self {
         let locations = compiled.regex.capture_locations();
-        let spans = vec![(0, 0); compiled.linear.as_ref().map_or(0, LinearPattern::groups)];
+        let starts = vec![0; compiled.linear.as_ref().map_or(0, LinearPattern::positions)];
         let cells = vec![Cell::Null; compiled.columns.len()];
-        RegexParser { compiled, locations, spans, cells, convert }
+        RegexParser { compiled, locations, starts, cells, convert }
     }
 
     /// The byte range of group `g` in the line just matched.
     #[inline]
     fn group(&self, walked: bool, g: usize) -> Option<(usize, usize)> {
-        if walked { self.spans.get(g).copied() } else { self.locations.get(g) }
+        match (&self.compiled.linear, walked) {
+            (Some(linear), true) => linear.span(&self.starts, g),
+            _ => self.locations.get(g),
+        }
     }
 }
 
 impl crate::LineParser for RegexParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
-        let walked = self.compiled.linear.as_ref().is_some_and(|l| l.captures(line, &mut self.spans));
+        let walked = self.compiled.linear.as_ref().is_some_and(|l| l.walk(line, &mut self.starts));
         if !walked && self.compiled.regex.captures_read(&mut self.locations, line).is_none() {
             return Err(Reject::new(RejectReason::RegexMismatch, "the line does not match the format's pattern"));
         }

@@ -14,9 +14,8 @@ use regex_syntax::hir::{Class, Hir, HirKind, Look};
 /// One step of a [`LinearPattern`].
 #[derive(Debug, Clone)]
 enum Step {
-    /// A run of single bytes and single ASCII characters of classes, e.g. `\d{4}-\d\d`:
-    /// checked byte by byte, one table look-up each.
-    Fixed(Box<[ByteSet]>),
+    /// A run of single bytes and single ASCII characters of classes, e.g. `\d{4}-\d\d`.
+    Fixed(FixedRun),
     /// Characters of class `class`, at least `min` and at most `max` (`None`: no limit),
     /// greedy.
     Repeat {
@@ -27,12 +26,117 @@ enum Step {
         /// Most characters.
         max: Option<u32>,
     },
-    /// Group `index` starts here.
-    Open(usize),
-    /// Group `index` ends here.
-    Close(usize),
-    /// The end of the line.
-    End,
+    /// The rest of the line (`.*`, `.+`): every character up to a `\n` or the end, at least
+    /// `min` of them.
+    Rest {
+        /// Fewest characters.
+        min: u32,
+    },
+}
+
+/// Where a group starts or ends: `offset` bytes after the start of step `step` (the end of
+/// the walk when `step` is the number of steps).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Mark {
+    step: usize,
+    offset: usize,
+}
+
+/// A run of fixed positions, checked eight bytes at a time: literal bytes by a masked
+/// comparison, digits by nibble arithmetic, other classes by a table look-up each.
+#[derive(Debug, Clone, Default)]
+struct FixedRun {
+    /// What each position takes, for the byte-by-byte check near the end of a line.
+    sets: Vec<ByteSet>,
+    /// The eight-byte windows covering the run (empty until [`FixedRun::seal`]).
+    words: Vec<FixedWord>,
+}
+
+/// One eight-byte window of a [`FixedRun`]: the positions it checks, by kind.
+#[derive(Debug, Clone, Default)]
+struct FixedWord {
+    /// Offset of the window in the run.
+    at: usize,
+    /// Bytes of literal positions (`0xFF`) and their values.
+    literal_mask: u64,
+    literal_value: u64,
+    /// Bytes of `\d` positions (`0xFF`).
+    digit_mask: u64,
+    /// Other positions: offset in the window and the index of their set in `sets`.
+    others: Vec<(usize, usize)>,
+}
+
+/// How a position of a fixed run is checked in a window.
+enum Position {
+    Literal(u8),
+    Digit,
+    Other,
+}
+
+impl FixedRun {
+    /// What the byte set `set` is: one byte, the ASCII digits, or another set.
+    fn position(set: &ByteSet) -> Position {
+        let members: Vec<u8> = (0..=255u8).filter(|&b| set[usize::from(b)]).collect();
+        match members.as_slice() {
+            [one] => Position::Literal(*one),
+            digits if digits == b"0123456789" => Position::Digit,
+            _ => Position::Other,
+        }
+    }
+
+    /// Builds the windows once the run is complete: windows at 0, 8, 16, … and, for a
+    /// remainder, one more ending where the run ends (or, for a run under eight bytes, one
+    /// window reaching past it, used when the line is long enough).
+    fn seal(&mut self) {
+        let len = self.sets.len();
+        self.words.clear();
+        let mut covered = 0;
+        while covered < len {
+            let at = if covered + 8 <= len { covered } else { len.saturating_sub(8) };
+            let mut word = FixedWord { at, ..FixedWord::default() };
+            for k in covered.max(at)..(at + 8).min(len) {
+                let shift = 8 * (k - at);
+                match Self::position(&self.sets[k]) {
+                    Position::Literal(b) => {
+                        word.literal_mask |= 0xFF << shift;
+                        word.literal_value |= u64::from(b) << shift;
+                    }
+                    Position::Digit => word.digit_mask |= 0xFF << shift,
+                    Position::Other => word.others.push((k - at, k)),
+                }
+            }
+            covered = (at + 8).min(len);
+            self.words.push(word);
+        }
+    }
+
+    /// The bytes the run needs from the line to check it by windows.
+    fn window_len(&self) -> usize {
+        self.sets.len().max(8)
+    }
+
+    /// Whether `bytes` (at least [`FixedRun::window_len`] of them) start with the run.
+    #[inline]
+    fn matches_words(&self, bytes: &[u8]) -> bool {
+        const LOW: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+        const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+        self.words.iter().all(|w| {
+            let Some(window) = bytes.get(w.at..w.at + 8) else { return false };
+            let word = u64::from_le_bytes(window.try_into().unwrap_or([0; 8]));
+            // A digit is 0x30 + n, n < 10: its high nibble is 3 and its low one plus 6 stays
+            // under 16 (the low nibbles are added alone, so no carry crosses bytes).
+            let x = word ^ 0x3030_3030_3030_3030;
+            let not_digit = (x & HIGH) | (((x & LOW) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
+            (word & w.literal_mask) == w.literal_value
+                && not_digit & w.digit_mask == 0
+                && w.others.iter().all(|&(o, k)| self.sets[k][usize::from(window[o])])
+        })
+    }
+
+    /// Whether `bytes` (exactly as long as the run) match it, byte by byte.
+    fn matches_bytes(&self, bytes: &[u8]) -> bool {
+        self.sets.iter().zip(bytes).all(|(set, &b)| set[usize::from(b)])
+    }
 }
 
 /// The bytes one position of a [`Step::Fixed`] run takes: a literal byte, or the ASCII
@@ -98,8 +202,10 @@ fn range_order(start: char, end: char, c: char) -> std::cmp::Ordering {
 pub struct LinearPattern {
     steps: Vec<Step>,
     classes: Vec<CharClass>,
-    /// Capture groups, the whole match (group 0) included.
-    groups: usize,
+    /// Where each capture group starts and ends, the whole match (group 0) included.
+    groups: Vec<(Mark, Mark)>,
+    /// Whether the pattern ends with `$`: the walk must reach the end of the line.
+    to_end: bool,
 }
 
 impl LinearPattern {
@@ -115,66 +221,115 @@ impl LinearPattern {
         if !matches!(first.kind(), HirKind::Look(Look::Start)) {
             return None;
         }
-        let mut pattern = LinearPattern { steps: Vec::new(), classes: Vec::new(), groups: 1 };
+        let mut pattern = LinearPattern { steps: Vec::new(), classes: Vec::new(), groups: Vec::new(), to_end: false };
         for item in rest {
             pattern.compile_into(item)?;
         }
-        // `End` is only allowed as the last step.
-        if pattern.steps.iter().rev().skip(1).any(|s| matches!(s, Step::End)) {
-            return None;
+        for step in &mut pattern.steps {
+            if let Step::Fixed(run) = step {
+                run.seal();
+            }
+        }
+        let end = Mark { step: pattern.steps.len(), offset: 0 };
+        match pattern.groups.first_mut() {
+            Some(whole) => *whole = (Mark::default(), end),
+            None => pattern.groups.push((Mark::default(), end)),
         }
         Some(pattern)
     }
 
     /// Capture groups of the pattern, the whole match (group 0) included.
     pub fn groups(&self) -> usize {
-        self.groups
+        self.groups.len()
     }
 
-    /// Walks `line`; on a match, `spans[g]` holds each group's byte range (group 0: the whole
-    /// match). `false`: no greedy match (the regex decides).
-    pub fn captures(&self, line: &str, spans: &mut [(usize, usize)]) -> bool {
+    /// How many positions [`LinearPattern::walk`] records: one per step and the end.
+    pub fn positions(&self) -> usize {
+        self.steps.len() + 1
+    }
+
+    /// Walks `line`, recording where each step starts (and, last, where the walk ends) in
+    /// `starts` ([`LinearPattern::positions`] long); [`LinearPattern::span`] then reads the
+    /// groups. `false`: no greedy match (the regex decides).
+    #[inline]
+    pub fn walk(&self, line: &str, starts: &mut [usize]) -> bool {
         let b = line.as_bytes();
         let mut i = 0;
-        for step in &self.steps {
+        for (step, start) in self.steps.iter().zip(starts.iter_mut()) {
+            *start = i;
             match step {
-                Step::Fixed(sets) => {
-                    let Some(run) = b.get(i..i + sets.len()) else { return false };
-                    // No early exit: a branch-free run of look-ups is quicker than a branch
-                    // per byte for the few bytes of a run.
-                    let matches = sets.iter().zip(run).fold(true, |ok, (set, &byte)| ok & set[usize::from(byte)]);
-                    if !matches {
+                Step::Fixed(run) => {
+                    let len = run.sets.len();
+                    let matched = match b.get(i..) {
+                        Some(rest) if rest.len() >= run.window_len() => run.matches_words(rest),
+                        Some(rest) if rest.len() >= len => run.matches_bytes(&rest[..len]),
+                        _ => false,
+                    };
+                    if !matched {
                         return false;
                     }
-                    i += sets.len();
+                    i += len;
                 }
                 Step::Repeat { class, min, max } => match repeat(line, i, &self.classes[*class], *min, *max) {
                     Some(end) => i = end,
                     None => return false,
                 },
-                Step::Open(g) => spans[*g].0 = i,
-                Step::Close(g) => spans[*g].1 = i,
-                Step::End => {
-                    if i != b.len() {
+                Step::Rest { min } => {
+                    // A line holds no `\n`, but the regex's `.` stops at one all the same.
+                    let end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |k| i + k);
+                    if *min > 0 && line[i..end].chars().nth(*min as usize - 1).is_none() {
                         return false;
                     }
+                    i = end;
                 }
             }
         }
-        spans[0] = (0, i);
-        true
+        match starts.get_mut(self.steps.len()) {
+            Some(end) => *end = i,
+            None => return false,
+        }
+        !self.to_end || i == b.len()
+    }
+
+    /// The byte range of group `group` in the line [`LinearPattern::walk`] just matched.
+    #[inline]
+    pub fn span(&self, starts: &[usize], group: usize) -> Option<(usize, usize)> {
+        let (open, close) = self.groups.get(group)?;
+        Some((starts.get(open.step)? + open.offset, starts.get(close.step)? + close.offset))
+    }
+
+    /// Where the next byte of the pattern will be: in the last run of fixed positions, or
+    /// at the start of the next step.
+    fn here(&self) -> Mark {
+        match self.steps.last() {
+            Some(Step::Fixed(run)) => Mark { step: self.steps.len() - 1, offset: run.sets.len() },
+            _ => Mark { step: self.steps.len(), offset: 0 },
+        }
+    }
+
+    /// Appends a step; `None` after a `$` (the end allowed only last).
+    fn push(&mut self, step: Step) -> Option<()> {
+        if self.to_end {
+            return None;
+        }
+        self.steps.push(step);
+        Some(())
     }
 
     /// Appends `sets` to a [`Step::Fixed`] run, starting one if the last step is not one.
-    fn push_fixed(&mut self, sets: impl IntoIterator<Item = ByteSet>) {
-        match self.steps.last_mut() {
-            Some(Step::Fixed(run)) => {
-                let mut joined = run.to_vec();
-                joined.extend(sets);
-                *run = joined.into();
-            }
-            _ => self.steps.push(Step::Fixed(sets.into_iter().collect())),
+    fn push_fixed(&mut self, sets: impl IntoIterator<Item = ByteSet>) -> Option<()> {
+        let sets: Vec<ByteSet> = sets.into_iter().collect();
+        if sets.is_empty() {
+            return Some(());
         }
+        if self.to_end {
+            return None;
+        }
+        match self.steps.last_mut() {
+            Some(Step::Fixed(run)) => run.sets.extend(sets),
+            _ => self.steps.push(Step::Fixed(FixedRun { sets, words: Vec::new() })),
+        }
+        Some(())
     }
 
     /// The index of `class`, added if new.
@@ -196,7 +351,7 @@ impl LinearPattern {
                 let mut set = [false; 256];
                 set[usize::from(b)] = true;
                 set
-            })),
+            }))?,
             HirKind::Class(class) => self.repeat(char_class(class)?, 1, Some(1))?,
             HirKind::Repetition(repetition) => {
                 if !repetition.greedy {
@@ -220,17 +375,19 @@ impl LinearPattern {
             }
             HirKind::Capture(capture) => {
                 let index = capture.index as usize;
-                self.groups = self.groups.max(index + 1);
-                self.steps.push(Step::Open(index));
+                if self.groups.len() <= index {
+                    self.groups.resize(index + 1, (Mark::default(), Mark::default()));
+                }
+                let open = self.here();
                 self.compile_into(&capture.sub)?;
-                self.steps.push(Step::Close(index));
+                self.groups[index] = (open, self.here());
             }
             HirKind::Concat(items) => {
                 for item in items {
                     self.compile_into(item)?;
                 }
             }
-            HirKind::Look(Look::End) => self.steps.push(Step::End),
+            HirKind::Look(Look::End) => self.to_end = true,
             _ => return None,
         }
         Some(())
@@ -240,14 +397,14 @@ impl LinearPattern {
     fn repeat(&mut self, class: CharClass, min: u32, max: Option<u32>) -> Option<()> {
         match max {
             Some(count) if count == min && count <= 64 => {
-                self.push_fixed(std::iter::repeat_n(*class.ascii, count as usize));
+                self.push_fixed(std::iter::repeat_n(*class.ascii, count as usize))
             }
+            None if class.any_but_newline => self.push(Step::Rest { min }),
             _ => {
                 let index = self.class(class);
-                self.steps.push(Step::Repeat { class: index, min, max });
+                self.push(Step::Repeat { class: index, min, max })
             }
         }
-        Some(())
     }
 }
 
@@ -255,12 +412,6 @@ impl LinearPattern {
 #[inline]
 fn repeat(line: &str, i: usize, class: &CharClass, min: u32, max: Option<u32>) -> Option<usize> {
     let b = line.as_bytes();
-    if class.any_but_newline && max.is_none() {
-        // The rest of the line (a line holds no `\n`, but stop at one all the same).
-        let end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |k| i + k);
-        let enough = min == 0 || line[i..end].chars().nth(min as usize - 1).is_some();
-        return enough.then_some(end);
-    }
     let limit = max.map_or(usize::MAX, |m| m as usize);
     let mut j = i;
     let mut n = 0usize;
@@ -309,19 +460,26 @@ fn char_class(class: &Class) -> Option<CharClass> {
 mod tests {
     use super::*;
 
+    /// The walk's captures of `line`, as byte ranges (`None`: the walk does not match).
+    fn walk(linear: &LinearPattern, line: &str) -> Option<Vec<(usize, usize)>> {
+        let mut starts = vec![0; linear.positions()];
+        linear.walk(line, &mut starts).then(|| (0..linear.groups()).map(|g| linear.span(&starts, g).unwrap()).collect())
+    }
+
     /// The regex's captures of `line`, as byte ranges (`None` for no match).
     fn reference(regex: &regex::Regex, line: &str) -> Option<Vec<Option<(usize, usize)>>> {
         let caps = regex.captures(line)?;
         Some(caps.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect())
     }
 
-    const PATTERNS: [&str; 6] = [
+    const PATTERNS: [&str; 7] = [
         r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \[(?P<level>[A-Z]+)\] (?P<component>\w+): (?P<message>.*)$",
         r"^(?P<ip>\S+) (\S+) \[(?P<ts>[^\]]+)\] +(?P<n>\d+)(?P<rest>.*)",
         r"^(?P<a>\w+)=(?P<b>[^ ]*) (?P<c>.+)$",
         r"^(?P<x>a*)(?P<y>a)$",
         r"^(?P<word>\w{2,4})(?P<tail>[\w ]*)$",
         r"^(?P<k>[^:]+):\s*(?P<v>.*?)$",
+        r"^(?P<a>\w+) (?P<d>\d\d)(?P<e>)$",
     ];
 
     #[test]
@@ -331,6 +489,8 @@ mod tests {
         assert!(LinearPattern::compile(r"(?P<a>\d+)").is_none(), "not anchored");
         assert!(LinearPattern::compile(r"^(?P<a>\d+|x)").is_none(), "an alternation");
         assert!(LinearPattern::compile(PATTERNS[5]).is_none(), "a lazy repetition");
+        assert!(LinearPattern::compile(PATTERNS[6]).is_some());
+        assert!(LinearPattern::compile(r"^(?P<a>\w+)(?P<t>:\d)?$").is_none(), "an optional group");
         assert!(LinearPattern::compile(r"^(?:ab)+$").is_none(), "a repeated sequence");
         assert!(LinearPattern::compile(r"^a$b").is_none(), "an end before the end");
     }
@@ -342,7 +502,7 @@ mod tests {
         /// rest.
         #[test]
         fn a_match_is_the_regex_match(
-            line in "[0-9a-zA-Z:\\.\\-\\[\\] =_é\u{1F600}\\t]{0,40}",
+            line in "[0-9a-zA-Z:/;\\.\\-\\[\\] =_é\u{1F600}\\t]{0,40}",
             prefix in proptest::prop_oneof![
                 proptest::strategy::Just(String::new()),
                 proptest::strategy::Just("2026-10-01 00:00:00.123 [INFO] auth: ".to_string()),
@@ -350,11 +510,10 @@ mod tests {
             ],
         ) {
             let line = format!("{prefix}{line}");
-            for pattern in &PATTERNS[..5] {
+            for pattern in PATTERNS.iter().filter(|p| LinearPattern::compile(p).is_some()) {
                 let regex = regex::Regex::new(pattern).unwrap();
                 let linear = LinearPattern::compile(pattern).unwrap();
-                let mut spans = vec![(0, 0); linear.groups()];
-                if linear.captures(&line, &mut spans) {
+                if let Some(spans) = walk(&linear, &line) {
                     let want = reference(&regex, &line);
                     proptest::prop_assert!(want.is_some(), "{} matched {:?} where the regex does not", pattern, line);
                     let got: Vec<Option<(usize, usize)>> = spans.iter().copied().map(Some).collect();
@@ -367,14 +526,58 @@ mod tests {
     #[test]
     fn log_lines_take_the_walk() {
         let linear = LinearPattern::compile(PATTERNS[0]).unwrap();
-        let mut spans = vec![(0, 0); linear.groups()];
         let line = "2026-10-01 00:00:01.120 [INFO] auth: login ok user=ä";
-        assert!(linear.captures(line, &mut spans));
+        let spans = walk(&linear, line).unwrap();
+        assert_eq!(&line[spans[1].0..spans[1].1], "2026-10-01 00:00:01.120");
         assert_eq!(&line[spans[2].0..spans[2].1], "INFO");
         assert_eq!(&line[spans[4].0..spans[4].1], "login ok user=ä");
-        assert!(!linear.captures("2026-10-01 00:00:01.120 [info] auth: x", &mut spans));
+        assert!(walk(&linear, "2026-10-01 00:00:01.120 [info] auth: x").is_none());
+        assert!(walk(&linear, "2026-10-01 00:00:0a.120 [INFO] auth: x").is_none(), "a letter for a digit");
+        assert!(walk(&linear, "2026-10-01 00:00:01.120 [INFO] auth:").is_none(), "the line ends in a run");
         // Backtracking needed: the walk fails, and the regex (asked next) matches.
         let greedy = LinearPattern::compile(PATTERNS[3]).unwrap();
-        assert!(!greedy.captures("aaa", &mut vec![(0, 0); greedy.groups()]));
+        assert!(walk(&greedy, "aaa").is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The eight-byte windows of a fixed run accept exactly the bytes the byte-by-byte
+        /// check accepts, whatever the bytes (digits' neighbours, bytes >= 0x80 included).
+        #[test]
+        fn windows_check_what_bytes_check(
+            (pattern, sample) in proptest::sample::select(vec![
+                (r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", "2026-10-01 00:00:01.123 [INFO]"),
+                (r"^\[\d\d/[A-Z][a-z]{2}/\d{4}", "[01/Oct/2026:00:00:01 +0000]"),
+                (r"^ab", "ab cdefgh"),
+                (r"^\d\d\d", "200 1234567"),
+                (r"^[0-9a-f]{8}-\d{3}x", "0af3b2c9-123x-abc"),
+            ]),
+            changes in proptest::collection::vec((0usize..40, proptest::prop_oneof![
+                proptest::num::u8::ANY,
+                proptest::sample::select(b"/0189:;`aA@Z[\x80\xb9\xff".to_vec()),
+            ]), 0..3),
+            cut in 0usize..40,
+        ) {
+            // A matching sample with a byte or two changed, maybe cut short.
+            let mut bytes = sample.as_bytes().to_vec();
+            for (at, byte) in changes {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = byte;
+                }
+            }
+            bytes.truncate(cut.max(1));
+            let linear = LinearPattern::compile(pattern).unwrap();
+            let Some(Step::Fixed(run)) = linear.steps.first() else { panic!("{pattern}: not one fixed run") };
+            let len = run.sets.len();
+            if bytes.len() >= run.window_len() {
+                proptest::prop_assert_eq!(run.matches_words(&bytes), run.matches_bytes(&bytes[..len]), "{} on {:?}", pattern, bytes);
+            }
+            // The walk agrees with the regex on the bytes that are text.
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                let regex = regex::Regex::new(pattern).unwrap();
+                proptest::prop_assert_eq!(walk(&linear, text).is_some(), regex.is_match(text), "{} on {:?}", pattern, text);
+            }
+        }
     }
 }
