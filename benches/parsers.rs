@@ -6,7 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logfusion_formats::{BatchBuilder, FileContext, FormatSpec, ResolvedFormat, prepare_line};
+use logfusion_formats::{
+    BatchBuilder, ColumnType, FileContext, FormatSpec, RegexOptions, ResolvedFormat, prepare_line,
+};
 
 const ACCESS: &str = r#"10.23.4.101 - - [01/Oct/2026:13:55:36 +0000] "GET /api/v1/users/42?page=3 HTTP/1.1" 200 5123 "https://example.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0" 0.031"#;
 const SYSLOG: &str =
@@ -18,6 +20,36 @@ const LOGFMT: &str =
 fn bench_format(c: &mut Criterion, name: &str, line: &str, one_column: &str) {
     let spec = FormatSpec::parse_name(name).expect("built-in format");
     let lines: Vec<String> = (0..4096).map(|_| line.to_string()).collect();
+    bench_lines(c, name, spec, lines, one_column);
+}
+
+/// The regex format of `benches/regex_peers.sh` on lines like `gen --format app` writes:
+/// four per second, the levels and components taking turns.
+fn bench_regex(c: &mut Criterion) {
+    let spec = FormatSpec::Regex(RegexOptions {
+        pattern:
+            r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \[(?P<level>[A-Z]+)\] (?P<component>\w+): (?P<message>.*)$"
+                .into(),
+        columns: [("ts".to_string(), ColumnType::Timestamp)].into(),
+        timestamp_format: "%Y-%m-%d %H:%M:%S%.3f".to_string().into(),
+        ..RegexOptions::default()
+    });
+    let (levels, components) = (["INFO", "WARN", "DEBUG", "ERROR"], ["auth", "db", "scheduler", "api"]);
+    let lines = (0..4096)
+        .map(|i| {
+            let (minute, second, millis) = (i / 240, (i / 4) % 60, (i * 37) % 1000);
+            format!(
+                "2026-10-01 00:{minute:02}:{second:02}.{millis:03} [{}] {}: request {i} finished in {}ms",
+                levels[i % 4],
+                components[(i / 3) % 4],
+                i % 97
+            )
+        })
+        .collect();
+    bench_lines(c, "regex", spec, lines, "level");
+}
+
+fn bench_lines(c: &mut Criterion, name: &str, spec: FormatSpec, lines: Vec<String>, one_column: &str) {
     let sample: Vec<&str> = lines.iter().take(50).map(String::as_str).collect();
     let format = ResolvedFormat::resolve(spec, Default::default(), &sample).expect("resolves");
     let all: Vec<usize> = (0..format.columns().len()).collect();
@@ -47,6 +79,7 @@ fn parsers(c: &mut Criterion) {
     bench_format(c, "syslog", SYSLOG, "severity");
     bench_format(c, "json", JSON, "status");
     bench_format(c, "logfmt", LOGFMT, "status");
+    bench_regex(c);
 }
 
 criterion_group!(benches, parsers);

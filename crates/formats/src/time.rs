@@ -197,20 +197,18 @@ pub struct DateCache {
 /// (most of them, in a log) is a comparison of its leading bytes and a read of its fraction.
 #[derive(Debug, Clone, Default)]
 pub struct SecondCache {
-    /// The text naming the second (`len` bytes of `text`) and its UTC µs.
-    last: std::cell::Cell<Option<SecondEntry>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct SecondEntry {
-    text: [u8; SecondCache::MAX_TEXT],
-    len: usize,
-    utc_micros: i64,
+    /// The text naming the second, as the words [`text_word`] reads from it (each a cell of
+    /// its own: read in place, never copied out whole, so no load straddles two stores).
+    words: [std::cell::Cell<u64>; SecondCache::MAX_WORDS],
+    /// Bytes of that text (0: nothing cached).
+    len: std::cell::Cell<usize>,
+    /// The second's UTC µs.
+    utc_micros: std::cell::Cell<i64>,
 }
 
 impl SecondCache {
-    /// The longest text of a second it keeps.
-    const MAX_TEXT: usize = 40;
+    /// The most words of a second's text it keeps (40 bytes).
+    const MAX_WORDS: usize = 5;
 
     /// The UTC µs of `text` written in `layout`: from the last second when `text` names the
     /// same one, else read whole by `layout` (dates through `dates`) and made UTC by
@@ -222,40 +220,40 @@ impl SecondCache {
         dates: &DateCache,
         to_utc: impl FnOnce(i64) -> Option<i64>,
     ) -> Option<i64> {
-        let second_len = layout.second_len.filter(|&n| n <= Self::MAX_TEXT && n <= text.len());
+        let second_len = layout.second_len.filter(|&n| n > 0 && n <= 8 * Self::MAX_WORDS && n <= text.len());
         if let Some(n) = second_len
-            && let Some(entry) = self.last.get()
-            && entry.len == n
-            && same_bytes(&entry.text[..n], &text[..n])
+            && self.len.get() == n
+            && (0..n.div_ceil(8)).all(|k| self.words[k].get() == text_word(&text[..n], k))
         {
-            return Some(entry.utc_micros + layout.fraction_micros(&text[n..])?);
+            return Some(self.utc_micros.get() + layout.fraction_micros(&text[n..])?);
         }
         let utc = to_utc(layout.parse_naive_micros(text, dates)?)?;
         if let Some(n) = second_len {
             // The fraction is read again here only on a new second.
             let fraction = layout.fraction_micros(&text[n..])?;
-            let mut entry = SecondEntry { text: [0; Self::MAX_TEXT], len: n, utc_micros: utc - fraction };
-            entry.text[..n].copy_from_slice(&text[..n]);
-            self.last.set(Some(entry));
+            for k in 0..n.div_ceil(8) {
+                self.words[k].set(text_word(&text[..n], k));
+            }
+            self.len.set(n);
+            self.utc_micros.set(utc - fraction);
         }
         Some(utc)
     }
 }
 
-/// `a == b` for two slices of the same short length, eight bytes at a time: quicker than
-/// the `memcmp` call a slice comparison makes for the few bytes of a timestamp.
+/// Word `k` of `text` for a comparison eight bytes at a time: bytes `8k..8k + 8`, the last
+/// word ending where `text` ends (overlapping the one before), and a text under eight bytes
+/// zero-padded. Two texts of one length are equal when all their `len.div_ceil(8)` words are.
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let word = |s: &[u8], i: usize| s.get(i..i + 8).and_then(|w| w.try_into().ok()).map(u64::from_ne_bytes);
-    if a.len() != b.len() {
-        return false;
+fn text_word(text: &[u8], k: usize) -> u64 {
+    let n = text.len();
+    if n < 8 {
+        let mut padded = [0u8; 8];
+        padded[..n].copy_from_slice(text);
+        return u64::from_ne_bytes(padded);
     }
-    if a.len() < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    // Whole words, then the last eight bytes (overlapping the last word).
-    let last = a.len() - 8;
-    (0..last).step_by(8).all(|i| word(a, i) == word(b, i)) && word(a, last) == word(b, last)
+    let at = (8 * k).min(n - 8);
+    text.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_ne_bytes)
 }
 
 impl DateCache {
@@ -694,17 +692,20 @@ impl TimeLayout {
 /// makes the fraction optional); `None` when the digits do not fit `width`.
 #[inline]
 fn read_fraction(width: Option<usize>, text: &[u8]) -> Option<(i64, usize)> {
+    /// What a fraction of `n` digits (at most six read) is multiplied by to make µs.
+    const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
     let Some((&b'.', rest)) = text.split_first() else { return Some((0, 0)) };
-    let count = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-    let fits = match width {
-        Some(w) => count == w,
-        None => (1..=9).contains(&count),
+    let count = match width {
+        // Exactly `w` digits: the next byte is not one.
+        Some(w) => {
+            if !rest.get(..w)?.iter().all(u8::is_ascii_digit) || rest.get(w).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            w
+        }
+        None => Some(rest.iter().take_while(|c| c.is_ascii_digit()).count()).filter(|n| (1..=9).contains(n))?,
     };
-    if !fits {
-        return None;
-    }
-    let micros = rest[..count].iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0'))
-        * 10i64.pow(6u32.saturating_sub(count as u32));
+    let micros = rest[..count].iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0')) * SCALE[count.min(6)];
     Some((micros, 1 + count))
 }
 
