@@ -82,32 +82,13 @@ fn has_escapes_or_controls(line: &[u8]) -> bool {
     line.iter().fold(false, |any, &c| any | (c < 0x20) | (c == b'\\'))
 }
 
-/// The index of the next `"` at or after `from`, eight bytes at a time: each word is checked
-/// for a quote byte with integer arithmetic (no per-byte branch), then the bytes left over.
-#[inline]
-fn next_quote(b: &[u8], from: usize) -> Option<usize> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut i = from;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        // Bytes equal to `"` become 0; then the high bit of each byte that is 0 is set.
-        let x = word ^ 0x2222_2222_2222_2222;
-        let zero = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
-        if zero != 0 {
-            return Some(i + (zero.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    b.get(i..)?.iter().position(|&c| c == b'"').map(|k| i + k)
-}
-
 /// The end (one past the closing quote) of the string whose opening quote is at `i`, and
 /// whether it holds escapes; `None` for a bad or unsupported string. `CLEAN`: the line holds
 /// no backslash and no control byte.
 #[inline]
 fn string_end<const CLEAN: bool>(b: &[u8], i: usize) -> Option<(usize, bool)> {
     if CLEAN {
-        return next_quote(b, i + 1).map(|k| (k + 1, false));
+        return crate::words::find_byte::<b'"'>(b, i + 1).map(|k| (k + 1, false));
     }
     let mut j = i + 1;
     let mut escaped = false;

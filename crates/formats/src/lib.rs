@@ -38,6 +38,7 @@ mod syslog;
 mod text;
 mod time;
 mod w3c;
+mod words;
 
 use std::fmt;
 

@@ -459,24 +459,7 @@ fn ascii_run(bytes: &[u8], class: &CharClass) -> usize {
 /// lines (quicker there than a `memchr` call), `memchr` for long ones.
 #[inline]
 fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    if bytes.len() > 64 {
-        return memchr::memchr(b'\n', bytes);
-    }
-    let mut at = 0;
-    while let Some(window) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(window.try_into().unwrap_or([0; 8]));
-        // A zero byte of `word ^ "\n\n…"` is a newline (the classic has-zero-byte test;
-        // its lowest flagged byte is exact).
-        let x = word ^ (ONES * u64::from(b'\n'));
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    bytes[at..].iter().position(|&c| c == b'\n').map(|k| at + k)
+    if bytes.len() > 64 { memchr::memchr(b'\n', bytes) } else { crate::words::find_byte::<b'\n'>(bytes, 0) }
 }
 
 /// A class of characters (a byte class only when it is ASCII, as a line is text).
