@@ -22,9 +22,10 @@ fn bench_format(c: &mut Criterion, name: &str, line: &str, one_column: &str) {
     bench_lines(c, name, spec, lines, one_column);
 }
 
-/// The regex format of `benches/regex_peers.sh` on lines like `gen --format app` writes:
-/// four per second, the levels and components taking turns.
-fn bench_regex(c: &mut Criterion) {
+/// The regex format of `benches/regex_peers.sh` on lines like `gen --format app` writes,
+/// `per_second` of them each second (0: one every three seconds, a quiet log), the levels and
+/// components taking turns.
+fn bench_regex(c: &mut Criterion, name: &str, per_second: usize) {
     let spec = FormatSpec::Regex(RegexOptions {
         pattern:
             r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \[(?P<level>[A-Z]+)\] (?P<component>\w+): (?P<message>.*)$"
@@ -36,16 +37,18 @@ fn bench_regex(c: &mut Criterion) {
     let (levels, components) = (["INFO", "WARN", "DEBUG", "ERROR"], ["auth", "db", "scheduler", "api"]);
     let lines = (0..4096)
         .map(|i| {
-            let (minute, second, millis) = (i / 240, (i / 4) % 60, (i * 37) % 1000);
+            let second_of_day = if per_second == 0 { 3 * i } else { i / per_second };
+            let (hour, minute, second) = (second_of_day / 3600, (second_of_day / 60) % 60, second_of_day % 60);
             format!(
-                "2026-10-01 00:{minute:02}:{second:02}.{millis:03} [{}] {}: request {i} finished in {}ms",
+                "2026-10-01 {hour:02}:{minute:02}:{second:02}.{:03} [{}] {}: request {i} finished in {}ms",
+                (i * 37) % 1000,
                 levels[i % 4],
                 components[(i / 3) % 4],
                 i % 97
             )
         })
         .collect();
-    bench_lines(c, "regex", spec, lines, "level");
+    bench_lines(c, name, spec, lines, "level");
 }
 
 fn bench_lines(c: &mut Criterion, name: &str, spec: FormatSpec, lines: Vec<String>, one_column: &str) {
@@ -111,7 +114,8 @@ fn parsers(c: &mut Criterion) {
     bench_format(c, "syslog", SYSLOG, "severity");
     bench_format(c, "json", JSON, "status");
     bench_format(c, "logfmt", LOGFMT, "status");
-    bench_regex(c);
+    bench_regex(c, "regex", 4);
+    bench_regex(c, "regex_quiet", 0);
 }
 
 criterion_group!(benches, parsers);
