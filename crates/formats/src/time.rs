@@ -204,6 +204,12 @@ pub struct SecondCache {
     len: std::cell::Cell<usize>,
     /// The second's UTC µs.
     utc_micros: std::cell::Cell<i64>,
+    /// The text naming the second's minute (the layout's `minute_len` bytes), as words.
+    minute_words: [std::cell::Cell<u64>; SecondCache::MAX_WORDS],
+    /// Bytes of that text (0: no minute cached).
+    minute_len: std::cell::Cell<usize>,
+    /// The naive (zone-less) µs of the minute's start.
+    minute_naive: std::cell::Cell<i64>,
 }
 
 impl SecondCache {
@@ -223,22 +229,57 @@ impl SecondCache {
         let second_len = layout.second_len.filter(|&n| n > 0 && n <= 8 * Self::MAX_WORDS && n <= text.len());
         if let Some(n) = second_len
             && self.len.get() == n
-            && (0..n.div_ceil(8)).all(|k| self.words[k].get() == text_word(&text[..n], k))
+            && same_words(&self.words, &text[..n])
         {
             return Some(self.utc_micros.get() + layout.fraction_micros(&text[n..])?);
         }
-        let utc = to_utc(layout.parse_naive_micros(text, dates)?)?;
-        if let Some(n) = second_len {
-            // The fraction is read again here only on a new second.
+        // A new second of the cached minute: its two digits and its fraction, the rest
+        // checked when the minute was read.
+        if let Some(n) = second_len
+            && let Some(m) = layout.minute_len
+            && self.minute_len.get() == m
+            && same_words(&self.minute_words, &text[..m])
+            && let Some(second) = digits(&text[m..n]).filter(|&s| s < 60)
+        {
             let fraction = layout.fraction_micros(&text[n..])?;
-            for k in 0..n.div_ceil(8) {
-                self.words[k].set(text_word(&text[..n], k));
+            let start = self.minute_naive.get() + i64::from(second) * MICROS_PER_SEC;
+            let utc = to_utc(start + fraction)?;
+            self.keep_second(&text[..n], utc - fraction);
+            return Some(utc);
+        }
+        let naive = layout.parse_naive_micros(text, dates)?;
+        let utc = to_utc(naive)?;
+        if let Some(n) = second_len {
+            // The fraction is read again here only on a new minute.
+            let fraction = layout.fraction_micros(&text[n..])?;
+            self.keep_second(&text[..n], utc - fraction);
+            if let Some(m) = layout.minute_len
+                && let Some(second) = digits(&text[m..n])
+            {
+                for k in 0..m.div_ceil(8) {
+                    self.minute_words[k].set(text_word(&text[..m], k));
+                }
+                self.minute_len.set(m);
+                self.minute_naive.set(naive - fraction - i64::from(second) * MICROS_PER_SEC);
             }
-            self.len.set(n);
-            self.utc_micros.set(utc - fraction);
         }
         Some(utc)
     }
+
+    /// Keeps `text` as the last second read, at `utc_micros`.
+    fn keep_second(&self, text: &[u8], utc_micros: i64) {
+        for k in 0..text.len().div_ceil(8) {
+            self.words[k].set(text_word(text, k));
+        }
+        self.len.set(text.len());
+        self.utc_micros.set(utc_micros);
+    }
+}
+
+/// Whether `words` hold `text` (as [`text_word`] cuts it; the caller checks the length).
+#[inline]
+fn same_words(words: &[std::cell::Cell<u64>], text: &[u8]) -> bool {
+    (0..text.len().div_ceil(8)).all(|k| words.get(k).is_some_and(|w| w.get() == text_word(text, k)))
 }
 
 /// Word `k` of `text` for a comparison eight bytes at a time: bytes `8k..8k + 8`, the last
@@ -522,6 +563,9 @@ pub struct TimeLayout {
     items: Vec<LayoutItem>,
     /// Bytes of a text that name its second (see [`TimeLayout::second_len`]).
     second_len: Option<usize>,
+    /// Bytes of a text that name its minute, when its second (`%S`) follows them and ends
+    /// the second's text: two texts sharing these bytes differ only in the second.
+    minute_len: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -598,8 +642,9 @@ impl TimeLayout {
         if !(full_date && single && time) {
             return None;
         }
-        let mut layout = TimeLayout { items, second_len: None };
+        let mut layout = TimeLayout { items, second_len: None, minute_len: None };
         layout.second_len = layout.second_len();
+        layout.minute_len = layout.minute_len();
         Some(layout)
     }
 
@@ -618,6 +663,17 @@ impl TimeLayout {
             LayoutItem::Fraction(_) => Some(head_len),
             item => Some(head_len + width(item)?),
         }
+    }
+
+    /// See [`TimeLayout::minute_len`]: the second's text less its last two bytes when they
+    /// are the `%S` of the layout.
+    fn minute_len(&self) -> Option<usize> {
+        let n = self.second_len?;
+        let second_last = match self.items.as_slice() {
+            [.., LayoutItem::Second, LayoutItem::Fraction(_)] | [.., LayoutItem::Second] => true,
+            _ => false,
+        };
+        (second_last && n >= 2).then(|| n - 2)
     }
 
     /// The µs of the fraction `tail` (what follows the second), read as
