@@ -47,6 +47,12 @@ impl Score {
 
 /// Every format's score on `lines`, best first (ties: the order of the module doc).
 pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
+    rank(lines, true)
+}
+
+/// The scores of the built-in formats on `lines`, and of the library's when `with_library`,
+/// best first.
+fn rank(lines: &[&str], with_library: bool) -> Result<Vec<Score>, FormatError> {
     let lines: Vec<&str> = lines.iter().copied().filter(|l| !l.trim().is_empty()).collect();
     // Fields after the user agent are whatever the server was configured to write: not checked.
     let any_trailing = AccessOptions::with_trailing(Vec::new());
@@ -87,7 +93,8 @@ pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
         (usize::MAX - 1, score(FormatKind::Json, "json", &mut { json_line })),
         (usize::MAX - 2, score(FormatKind::Logfmt, "logfmt", &mut looks_like_logfmt)),
     ];
-    for format in crate::library::library()? {
+    let library = if with_library { crate::library::library()? } else { Vec::new() };
+    for format in library {
         let columns = format.regex.capture_names().flatten().count();
         // A format with multi-line records also reads the lines that continue a record it
         // started (the frames of a stack trace).
@@ -108,7 +115,13 @@ pub fn rank_formats(lines: &[&str]) -> Result<Vec<Score>, FormatError> {
 /// Detects the format of `lines` (a sample from the start of a file). Returns `None` when no
 /// format reads at least half of the non-empty lines.
 pub fn detect_format(lines: &[&str]) -> Result<Option<Detection>, FormatError> {
-    let scores = rank_formats(lines)?;
+    // A built-in format ranked above the library (all but syslog) that reads every line
+    // outranks every library format, whatever they score: the library, whose patterns take
+    // tens of milliseconds to compile, is then not needed.
+    let built_in = rank(lines, false)?;
+    let complete =
+        built_in.first().is_some_and(|s| s.kind != FormatKind::Syslog && s.total > 0 && s.matched == s.total);
+    let scores = if complete { built_in } else { rank_formats(lines)? };
     Ok(scores.first().filter(|s| s.matched > 0 && s.ratio() >= 0.5).map(|best| Detection {
         kind: best.kind,
         name: best.name,
@@ -176,6 +189,35 @@ mod tests {
             let d = detect_format(&lines).unwrap().unwrap();
             assert_eq!(d.name, format.definition.name, "{lines:?} ranked {:?}", rank_formats(&lines).unwrap());
             assert_eq!(d.confidence, 1.0);
+        }
+    }
+
+    /// Detection, which skips the library when a built-in format reads every line, picks what
+    /// the whole ranking puts first, on samples of every format and mixes of them.
+    #[test]
+    fn detection_agrees_with_the_whole_ranking() {
+        let built_in = [
+            r#"1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+            "Oct 11 22:14:15 host app[1]: hello",
+            r#"{"level":"info","msg":"x"}"#,
+            "level=info msg=x n=1",
+            "#Fields: date time cs-method",
+        ];
+        let mut samples: Vec<Vec<&str>> = built_in.iter().map(|l| vec![*l, *l]).collect();
+        for format in crate::library::library().unwrap() {
+            let lines: Vec<&str> = format.definition.samples.iter().map(|s| s.line.as_str()).collect();
+            samples.push(lines.iter().copied().chain([built_in[0]]).collect());
+            samples.push(lines);
+        }
+        // Syslog reads these lines too, but the library's CEF format says more about them.
+        let cef = r"Oct  1 12:00:00 fw01 CEF:0|Vendor\|Inc|Firewall|7.2|block|Blocked connection|High|src=203.0.113.9 dpt=443";
+        assert_eq!(detect_format(&[cef, cef]).unwrap().map(|d| d.name), Some("cef"));
+        for lines in &samples {
+            let ranking = rank_formats(lines).unwrap();
+            let whole =
+                ranking.first().filter(|s| s.matched > 0 && s.ratio() >= 0.5).map(|s| (s.kind, s.name, s.ratio()));
+            let detected = detect_format(lines).unwrap().map(|d| (d.kind, d.name, d.confidence));
+            assert_eq!(detected, whole, "{lines:?}");
         }
     }
 
