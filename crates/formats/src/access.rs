@@ -380,6 +380,15 @@ impl crate::LineParser for AccessLogParser {
             };
             match self.trailing_spans.get(i) {
                 None => c.append_null(),
+                Some(&(s, e)) if self.trailing[i] == ColumnType::Float64 && b[s..e] != *b"-" => {
+                    match crate::convert::plain_decimal(&b[s..e]) {
+                        Some(v) => c.append_f64(Some(v)),
+                        None => match convert_text(&line[s..e], ColumnType::Float64, &self.convert) {
+                            Ok(Value::Float(v)) => c.append_f64(Some(v)),
+                            _ => c.append_null(), // empty: validated above
+                        },
+                    }
+                }
                 Some(&(s, e)) => match convert_text(&line[s..e], self.trailing[i], &self.convert) {
                     Ok(Value::Str("-")) => c.append_null(),
                     Ok(v) => c.append_value(&v),
@@ -394,20 +403,7 @@ impl crate::LineParser for AccessLogParser {
 /// A fast check that `b` is `-` or a plain decimal like `0.012` (what nginx writes).
 #[inline]
 fn quick_float(b: &[u8]) -> bool {
-    if b == b"-" {
-        return true;
-    }
-    let mut dot = false;
-    !b.is_empty()
-        && b.iter().all(|&c| {
-            if c == b'.' && !dot {
-                dot = true;
-                true
-            } else {
-                c.is_ascii_digit()
-            }
-        })
-        && b != b"."
+    b == b"-" || crate::convert::plain_decimal(b).is_some()
 }
 
 /// Splits `METHOD PATH PROTOCOL`; anything else keeps its raw text in `path`.

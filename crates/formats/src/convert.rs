@@ -39,6 +39,34 @@ impl ConvertOptions {
     }
 }
 
+/// The value of a plain decimal such as `0.012` or `17` (digits with at most one `.`, at most
+/// 15 digits, at least one), exactly as `str::parse::<f64>` reads it; `None` for anything else
+/// (signs, exponents, longer numbers), which the caller reads the general way. Exact because
+/// both the digits as an integer (below 2^53) and the power of ten (at most 10^15) are exact
+/// doubles, and one IEEE division rounds their quotient correctly.
+#[inline]
+pub(crate) fn plain_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let mut mantissa: u64 = 0;
+    let (mut digits, mut dot) = (0usize, None);
+    for (i, &c) in b.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            mantissa = mantissa * 10 + u64::from(d);
+            digits += 1;
+        } else if c == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || digits > 15 {
+        return None;
+    }
+    let fraction_digits = dot.map_or(0, |i| b.len() - i - 1);
+    Some(mantissa as f64 / POW10[fraction_digits])
+}
+
 /// Converts `text` to a value of type `ty`. For non-string types an empty text or `-` is null.
 /// The error is a short explanation, e.g. `"abc" is not an integer`.
 pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) -> Result<Value<'a>, String> {
@@ -59,7 +87,10 @@ pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) ->
         }
         ColumnType::Uint64 => text.parse::<u64>().map(Value::UInt).map_err(|_| bad("a non-negative integer")),
         ColumnType::Int64 => text.parse::<i64>().map(Value::Int).map_err(|_| bad("an integer")),
-        ColumnType::Float64 => text.parse::<f64>().map(Value::Float).map_err(|_| bad("a number")),
+        ColumnType::Float64 => match plain_decimal(text.as_bytes()) {
+            Some(v) => Ok(Value::Float(v)),
+            None => text.parse::<f64>().map(Value::Float).map_err(|_| bad("a number")),
+        },
         ColumnType::Bool => match text {
             "true" | "TRUE" | "True" | "1" | "yes" => Ok(Value::Bool(true)),
             "false" | "FALSE" | "False" | "0" | "no" => Ok(Value::Bool(false)),
@@ -98,5 +129,38 @@ pub fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
         (x, y) if x == y => x,
         (Int64, Float64) | (Float64, Int64) => Float64,
         _ => String,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The plain-decimal path reads what `str::parse::<f64>` reads, to the bit, and leaves
+        /// everything else to it.
+        #[test]
+        fn plain_decimals_read_as_the_standard_parser_reads_them(
+            text in proptest::string::string_regex(r"[0-9]{0,17}(\.[0-9]{0,17})?|[0-9.eE+-]{1,8}|9{15}\.?|0\.[0-9]{3}").unwrap(),
+        ) {
+            match plain_decimal(text.as_bytes()) {
+                Some(v) => proptest::prop_assert_eq!(Some(v.to_bits()), text.parse::<f64>().ok().map(f64::to_bits), "{}", text),
+                None => proptest::prop_assert!(
+                    text.bytes().filter(u8::is_ascii_digit).count() > 15 || text.bytes().any(|c| !c.is_ascii_digit() && c != b'.')
+                        || text.bytes().filter(|&c| c == b'.').count() > 1 || !text.bytes().any(|c| c.is_ascii_digit()),
+                    "{} is a plain decimal", text
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn floats_convert_with_or_without_the_plain_path() {
+        let opts = ConvertOptions::default();
+        for (text, v) in [("0.012", 0.012), ("17", 17.0), ("1.", 1.0), (".5", 0.5), ("1e3", 1000.0), ("-2.5", -2.5)] {
+            assert_eq!(convert_text(text, ColumnType::Float64, &opts), Ok(Value::Float(v)), "{text}");
+        }
+        assert!(convert_text("1.2.3", ColumnType::Float64, &opts).is_err());
+        assert!(convert_text(".", ColumnType::Float64, &opts).is_err());
     }
 }
