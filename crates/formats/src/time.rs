@@ -669,10 +669,10 @@ impl TimeLayout {
     /// are the `%S` of the layout.
     fn minute_len(&self) -> Option<usize> {
         let n = self.second_len?;
-        let second_last = match self.items.as_slice() {
-            [.., LayoutItem::Second, LayoutItem::Fraction(_)] | [.., LayoutItem::Second] => true,
-            _ => false,
-        };
+        let second_last = matches!(
+            self.items.as_slice(),
+            [.., LayoutItem::Second, LayoutItem::Fraction(_)] | [.., LayoutItem::Second]
+        );
         (second_last && n >= 2).then(|| n - 2)
     }
 
