@@ -37,7 +37,7 @@ fn bench_regex(c: &mut Criterion, name: &str, per_second: usize) {
     let (levels, components) = (["INFO", "WARN", "DEBUG", "ERROR"], ["auth", "db", "scheduler", "api"]);
     let lines = (0..4096)
         .map(|i| {
-            let second_of_day = i.checked_div(per_second).unwrap_or(3 * i);
+            let second_of_day = usize::checked_div(i, per_second).unwrap_or(3 * i);
             let (hour, minute, second) = (second_of_day / 3600, (second_of_day / 60) % 60, second_of_day % 60);
             format!(
                 "2026-10-01 {hour:02}:{minute:02}:{second:02}.{:03} [{}] {}: request {i} finished in {}ms",
