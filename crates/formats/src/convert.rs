@@ -52,15 +52,18 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<f64> {
     for (i, &c) in b.iter().enumerate() {
         let d = c.wrapping_sub(b'0');
         if d <= 9 {
-            mantissa = mantissa * 10 + u64::from(d);
             digits += 1;
+            if digits > 15 {
+                return None;
+            }
+            mantissa = mantissa * 10 + u64::from(d);
         } else if c == b'.' && dot.is_none() {
             dot = Some(i);
         } else {
             return None;
         }
     }
-    if digits == 0 || digits > 15 {
+    if digits == 0 {
         return None;
     }
     let fraction_digits = dot.map_or(0, |i| b.len() - i - 1);
@@ -161,6 +164,10 @@ mod tests {
             assert_eq!(convert_text(text, ColumnType::Float64, &opts), Ok(Value::Float(v)), "{text}");
         }
         assert!(convert_text("1.2.3", ColumnType::Float64, &opts).is_err());
+        // More digits than a u64 holds go to the general parser (no overflow on the way).
+        let long = "123456789012345678901234.5";
+        assert_eq!(plain_decimal(long.as_bytes()), None);
+        assert_eq!(convert_text(long, ColumnType::Float64, &opts), Ok(Value::Float(1.2345678901234568e23)));
         assert!(convert_text(".", ColumnType::Float64, &opts).is_err());
     }
 }
