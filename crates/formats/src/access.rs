@@ -380,15 +380,6 @@ impl crate::LineParser for AccessLogParser {
             };
             match self.trailing_spans.get(i) {
                 None => c.append_null(),
-                Some(&(s, e)) if self.trailing[i] == ColumnType::Float64 && b[s..e] != *b"-" => {
-                    match crate::convert::plain_decimal(&b[s..e]) {
-                        Some(v) => c.append_f64(Some(v)),
-                        None => match convert_text(&line[s..e], ColumnType::Float64, &self.convert) {
-                            Ok(Value::Float(v)) => c.append_f64(Some(v)),
-                            _ => c.append_null(), // empty: validated above
-                        },
-                    }
-                }
                 Some(&(s, e)) => match convert_text(&line[s..e], self.trailing[i], &self.convert) {
                     Ok(Value::Str("-")) => c.append_null(),
                     Ok(v) => c.append_value(&v),
