@@ -139,6 +139,23 @@ pub struct ListOptions {
     /// The source's text decoding, applied to each file's first bytes before they are judged
     /// and sampled (a UTF-16 file with a byte-order mark is transcoded whatever it says).
     pub decoding: Decoding,
+    /// Leaves format detection out: the source names its format, so what the first lines
+    /// look like does not decide anything (and the format library is not compiled for it).
+    pub skip_detection: bool,
+}
+
+impl ListOptions {
+    fn sniffing(&self) -> Sniffing {
+        Sniffing { decoding: self.decoding, detect: !self.skip_detection }
+    }
+}
+
+/// What sniffing a file's first bytes does with them: decode them, and detect their format
+/// or not.
+#[derive(Debug, Clone, Copy)]
+struct Sniffing {
+    decoding: Decoding,
+    detect: bool,
 }
 
 /// Lists and sniffs every file at `location`. An error when the location itself cannot be
@@ -151,7 +168,7 @@ pub async fn discover(location: &LogLocation, options: &ListOptions) -> Result<D
         None => (list_store(&store, location).await?, Discovery::default()),
     };
     let sniffed: Vec<Vec<LogFile>> = futures::stream::iter(listed)
-        .map(|meta| sniff(&store, location.store_url(), meta, options.decoding))
+        .map(|meta| sniff(&store, location.store_url(), meta, options.sniffing()))
         .buffered(CONCURRENT_SNIFFS)
         .collect()
         .await;
@@ -357,7 +374,7 @@ async fn sniff(
     store: &Arc<dyn ObjectStore>,
     store_url: &ObjectStoreUrl,
     meta: ObjectMeta,
-    decoding: Decoding,
+    sniffing: Sniffing,
 ) -> Vec<LogFile> {
     let name = display_name(store_url, &meta.location);
     let head = async {
@@ -370,13 +387,13 @@ async fn sniff(
     };
     let raw = match head.await {
         Ok(raw) => raw,
-        Err(e) => return vec![sniff_head(name, store_url.clone(), meta, Err(io::Error::other(e)), decoding)],
+        Err(e) => return vec![sniff_head(name, store_url.clone(), meta, Err(io::Error::other(e)), sniffing)],
     };
     let head = decompressed_head(io::Cursor::new(raw.clone()));
     let archive = head.as_ref().ok().and_then(|(_, text)| ArchiveKind::detect(&raw, text));
     match archive {
-        Some(kind) => sniff_members(store, store_url, meta, name, kind, decoding).await,
-        None => vec![sniff_head(name, store_url.clone(), meta, head, decoding)],
+        Some(kind) => sniff_members(store, store_url, meta, name, kind, sniffing).await,
+        None => vec![sniff_head(name, store_url.clone(), meta, head, sniffing)],
     }
 }
 
@@ -387,7 +404,7 @@ async fn sniff_members(
     meta: ObjectMeta,
     name: String,
     kind: ArchiveKind,
-    decoding: Decoding,
+    sniffing: Sniffing,
 ) -> Vec<LogFile> {
     let handle = tokio::runtime::Handle::current();
     let reader = StoreReader::new(store.clone(), meta.location.clone(), meta.size, handle);
@@ -405,7 +422,7 @@ async fn sniff_members(
         .map(|m| {
             let head = m.head.and_then(|bytes| decompressed_head(io::Cursor::new(bytes)));
             let member_name = format!("{name}!{}", m.member.path);
-            let mut file = sniff_head(member_name, store_url.clone(), meta.clone(), head, decoding);
+            let mut file = sniff_head(member_name, store_url.clone(), meta.clone(), head, sniffing);
             file.member = Some(m.member);
             file
         })
@@ -413,14 +430,14 @@ async fn sniff_members(
 }
 
 /// What the first bytes of a file say about it: `head` is its compression and first
-/// [`SNIFF_BYTES`] decompressed bytes, or why they could not be read; `decoding` turns them
-/// into the text the scan will see.
+/// [`SNIFF_BYTES`] decompressed bytes, or why they could not be read; `sniffing` says how
+/// they are decoded into the text the scan will see, and whether their format is detected.
 fn sniff_head(
     name: String,
     store: ObjectStoreUrl,
     meta: ObjectMeta,
     head: io::Result<(Compression, Vec<u8>)>,
-    decoding: Decoding,
+    sniffing: Sniffing,
 ) -> LogFile {
     let mut file = LogFile {
         name,
@@ -437,7 +454,7 @@ fn sniff_head(
         Ok((compression, head)) => {
             file.compression = compression;
             let whole = head.len() < SNIFF_BYTES;
-            let head = match decode_head(compression, decoding, head) {
+            let head = match decode_head(compression, sniffing.decoding, head) {
                 Ok(head) => head,
                 Err(e) => {
                     file.problem = Some(FileProblem::Unreadable(io_reason(&e)));
@@ -448,6 +465,9 @@ fn sniff_head(
             file.problem = text_problem(head);
             if file.problem.is_none() {
                 file.sample = sample_lines(head, whole);
+                if !sniffing.detect {
+                    return file;
+                }
                 let lines: Vec<&str> = file.sample.iter().map(String::as_str).collect();
                 match detect_format(&lines) {
                     Ok(Some(detection)) => file.detection = Some(detection),
@@ -571,6 +591,28 @@ mod tests {
         assert_eq!(names(&deep, dir.path()), ["a.log", "sub/b.log", "sub/deeper/c.log"]);
         let e = discover_now("/definitely/not/here").unwrap_err().to_string();
         assert!(e.contains("/definitely/not/here") && e.contains("No such file"), "{e}");
+    }
+
+    #[test]
+    fn a_named_format_skips_detection_but_keeps_the_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        let access = "10.0.0.1 - - [01/Oct/2026:00:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n";
+        std::fs::write(dir.path().join("access.log"), access.repeat(3)).unwrap();
+        std::fs::write(dir.path().join("odd.log"), "no format reads this\n").unwrap();
+        std::fs::write(dir.path().join("binary.log"), [0u8; 64]).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let location = LogLocation::parse(dir.path().to_str().unwrap()).unwrap();
+        let sniffed = |skip_detection| {
+            let options = ListOptions { skip_detection, ..ListOptions::default() };
+            runtime.block_on(discover(&location, &options)).unwrap().files
+        };
+        let (detected, named) = (sniffed(false), sniffed(true));
+        assert_eq!(detected[0].detection.map(|d| d.name), Some("access"));
+        assert_eq!(detected[2].problem, Some(FileProblem::Undetected));
+        assert!(named.iter().all(|f| f.detection.is_none()), "{named:?}");
+        assert_eq!(named[0].sample.len(), 3, "the sample is still taken");
+        assert_eq!(named[2].problem, None, "no detection, so nothing is undetected");
+        assert!(matches!(named[1].problem, Some(FileProblem::Binary(_))), "text checks still run");
     }
 
     #[cfg(unix)]

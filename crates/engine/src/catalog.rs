@@ -86,7 +86,9 @@ impl Catalog {
         let mut catalog = Catalog::default();
         for source in sources {
             let location = LogLocation::parse(&source.path)?;
-            let list = ListOptions { decoding: source.decoding, ..options.clone() };
+            // A source that names its format needs no detection.
+            let list =
+                ListOptions { decoding: source.decoding, skip_detection: source.format.is_some(), ..options.clone() };
             let found = discover(&location, &list).await?;
             catalog.notes.extend(found.notes);
             if found.files.is_empty() {

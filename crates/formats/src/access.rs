@@ -279,7 +279,7 @@ impl crate::LineParser for AccessLogParser {
         let status = parse_u64(&b[st0..st1]).filter(|&s| s <= u16::MAX as u64).ok_or_else(|| {
             Reject::new(
                 RejectReason::BadField,
-                format!("status {:?} is not a number", crate::escape::escape_excerpt(&b[st0..st1], 20)),
+                format!("status {} is not a number", crate::escape::quote_excerpt(&b[st0..st1], 20)),
             )
         })?;
         let by0 = st1 + 1;
@@ -291,7 +291,7 @@ impl crate::LineParser for AccessLogParser {
             Some(parse_u64(bytes_text).ok_or_else(|| {
                 Reject::new(
                     RejectReason::BadField,
-                    format!("bytes {:?} is not a number", crate::escape::escape_excerpt(bytes_text, 24)),
+                    format!("bytes {} is not a number", crate::escape::quote_excerpt(bytes_text, 24)),
                 )
             })?)
         };

@@ -79,7 +79,7 @@ pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) ->
     if text.is_empty() || text == "-" {
         return Ok(Value::Null);
     }
-    let bad = |what: &str| format!("{:?} is not {what}", crate::escape::escape_excerpt(text.as_bytes(), 64));
+    let bad = |what: &str| format!("{} is not {what}", crate::escape::quote_excerpt(text.as_bytes(), 64));
     match ty {
         ColumnType::String => Ok(Value::Str(text)),
         ColumnType::Uint8 => {
@@ -101,8 +101,8 @@ pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) ->
         },
         ColumnType::Timestamp => opts.timestamp(text).map(Value::Timestamp).ok_or_else(|| {
             format!(
-                "{:?} is not a timestamp in format {}",
-                crate::escape::escape_excerpt(text.as_bytes(), 64),
+                "{} is not a timestamp in format {}",
+                crate::escape::quote_excerpt(text.as_bytes(), 64),
                 String::from(opts.timestamp_format.clone())
             )
         }),

@@ -26,6 +26,12 @@ pub fn escape_excerpt(bytes: &[u8], max_bytes: usize) -> String {
     out
 }
 
+/// [`escape_excerpt`] in double quotes, with `"` escaped too: for naming a bad value inside an
+/// error message. (Formatting an escaped excerpt with `{:?}` would escape its backslashes twice.)
+pub fn quote_excerpt(bytes: &[u8], max_bytes: usize) -> String {
+    format!("\"{}\"", escape_excerpt(bytes, max_bytes).replace('"', "\\\""))
+}
+
 /// Escapes a string (e.g. a file name) with the same rules as [`escape_excerpt`], uncapped.
 pub fn escape_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -65,6 +71,12 @@ mod tests {
     fn escapes_terminal_sequences_and_invalid_utf8() {
         let s = escape_excerpt(b"ok \x1b[31mred\x07 \xff\xfe caf\xc3\xa9 \\", 100);
         assert_eq!(s, "ok \\x1B[31mred\\x07 \\xFF\\xFE café \\\\");
+    }
+
+    #[test]
+    fn quotes_once() {
+        assert_eq!(quote_excerpt(b"0.5\x1b[31m", 64), r#""0.5\x1B[31m""#);
+        assert_eq!(quote_excerpt(b"a\"b\\", 64), r#""a\"b\\""#);
     }
 
     #[test]

@@ -298,7 +298,7 @@ fn convert<'a>(
             Value::Timestamp(t.ok_or_else(|| {
                 Reject::new(
                     RejectReason::BadTimestamp,
-                    format!("field {key:?}: {:?} is not a timestamp", crate::escape::escape_excerpt(s.as_bytes(), 48)),
+                    format!("field {key:?}: {} is not a timestamp", crate::escape::quote_excerpt(s.as_bytes(), 48)),
                 )
             })?)
         }

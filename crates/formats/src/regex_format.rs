@@ -59,6 +59,8 @@ pub struct CompiledRegex {
     levels: Vec<(String, String)>,
     /// Which columns the level mapping applies to.
     level_columns: Vec<bool>,
+    /// The columns converted from text (typed, and not level columns), in order.
+    typed_columns: Vec<usize>,
 }
 
 /// Compiles `opts`, checking that every configured column names a group of the pattern.
@@ -91,8 +93,11 @@ pub fn compile_regex(opts: &RegexOptions) -> Result<CompiledRegex, FormatError> 
     // The one-pass walk knows single lines only.
     let linear = if opts.multiline.is_some() { None } else { LinearPattern::compile(&opts.pattern) };
     let levels = opts.levels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let level_columns = columns.iter().map(|c| !opts.levels.is_empty() && is_level_column(&c.name)).collect();
-    Ok(CompiledRegex { regex, linear, columns, group_of_column, levels, level_columns })
+    let level_columns: Vec<bool> =
+        columns.iter().map(|c| !opts.levels.is_empty() && is_level_column(&c.name)).collect();
+    let typed_columns =
+        (0..columns.len()).filter(|&i| columns[i].column_type != ColumnType::String && !level_columns[i]).collect();
+    Ok(CompiledRegex { regex, linear, columns, group_of_column, levels, level_columns, typed_columns })
 }
 
 /// The regex crate's multi-line syntax errors (pattern, caret, reason) as one line.
@@ -112,19 +117,17 @@ pub struct RegexParser {
     convert: ConvertOptions,
 }
 
-/// A column's value in the current line, without borrowing the line.
+/// A typed column's value in the current line; [`Cell::Text`] for the text columns, which
+/// are read from the line when appended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Cell {
+    Text,
     Null,
-    /// Text at `line[start..end]`.
-    Span(usize, usize),
     Int(i64),
     UInt(u64),
     Float(f64),
     Bool(bool),
     Timestamp(i64),
-    /// The common name of a level, `levels[k].1`.
-    Level(usize),
 }
 
 impl RegexParser {
@@ -132,7 +135,9 @@ impl RegexParser {
     pub fn new(compiled: CompiledRegex, convert: ConvertOptions) -> Self {
         let locations = compiled.regex.capture_locations();
         let starts = vec![0; compiled.linear.as_ref().map_or(0, LinearPattern::positions)];
-        let cells = vec![Cell::Null; compiled.columns.len()];
+        let cells = (0..compiled.columns.len())
+            .map(|i| if compiled.typed_columns.contains(&i) { Cell::Null } else { Cell::Text })
+            .collect();
         RegexParser { compiled, locations, starts, cells, convert }
     }
 
@@ -144,6 +149,19 @@ impl RegexParser {
             _ => self.locations.get(g),
         }
     }
+
+    /// The text of column `i`, `written` in the line: its common name when it is a level
+    /// column and the name is mapped.
+    #[inline]
+    fn text<'a>(&'a self, i: usize, written: &'a str) -> &'a str {
+        if !self.compiled.level_columns[i] {
+            return written;
+        }
+        match self.compiled.levels.binary_search_by(|(k, _)| k.as_str().cmp(written)) {
+            Ok(k) => &self.compiled.levels[k].1,
+            Err(_) => written,
+        }
+    }
 }
 
 impl crate::LineParser for RegexParser {
@@ -152,21 +170,13 @@ impl crate::LineParser for RegexParser {
         if !walked && self.compiled.regex.captures_read(&mut self.locations, line).is_none() {
             return Err(Reject::new(RejectReason::RegexMismatch, "the line does not match the format's pattern"));
         }
-        // Every group is converted (validated), whatever the query builds; then the
-        // projected ones are appended.
-        for i in 0..self.compiled.columns.len() {
-            let column = &self.compiled.columns[i];
+        // Every typed group is converted (validated), whatever the query builds; text needs
+        // no check. Then the projected columns are appended.
+        for &i in &self.compiled.typed_columns {
+            let ty = self.compiled.columns[i].column_type;
             let cell = match self.group(walked, self.compiled.group_of_column[i]) {
                 None => Cell::Null,
-                Some((s, e)) if self.compiled.level_columns[i] => {
-                    let written = &line[s..e];
-                    match self.compiled.levels.binary_search_by(|(k, _)| k.as_str().cmp(written)) {
-                        Ok(k) => Cell::Level(k),
-                        Err(_) => Cell::Span(s, e),
-                    }
-                }
-                Some((s, e)) if column.column_type == ColumnType::String => Cell::Span(s, e),
-                Some((s, e)) => match convert_text(&line[s..e], column.column_type, &self.convert) {
+                Some((s, e)) => match convert_text(&line[s..e], ty, &self.convert) {
                     Ok(Value::Int(v)) => Cell::Int(v),
                     Ok(Value::UInt(v)) => Cell::UInt(v),
                     Ok(Value::Float(v)) => Cell::Float(v),
@@ -174,31 +184,33 @@ impl crate::LineParser for RegexParser {
                     Ok(Value::Timestamp(v)) => Cell::Timestamp(v),
                     Ok(Value::Null | Value::Str(_) | Value::String(_)) => Cell::Null,
                     Err(detail) => {
-                        let reason = if column.column_type == ColumnType::Timestamp {
+                        let reason = if ty == ColumnType::Timestamp {
                             RejectReason::BadTimestamp
                         } else {
                             RejectReason::BadField
                         };
-                        return Err(Reject::new(reason, format!("group {:?}: {detail}", column.name)));
+                        let name = &self.compiled.columns[i].name;
+                        return Err(Reject::new(reason, format!("group {name:?}: {detail}")));
                     }
                 },
             };
             self.cells[i] = cell;
         }
-        for (i, cell) in self.cells.iter().enumerate() {
-            if let Some(b) = out.column(i) {
-                let value = match *cell {
-                    Cell::Null => Value::Null,
-                    Cell::Span(s, e) => Value::Str(&line[s..e]),
-                    Cell::Int(v) => Value::Int(v),
-                    Cell::UInt(v) => Value::UInt(v),
-                    Cell::Float(v) => Value::Float(v),
-                    Cell::Bool(v) => Value::Bool(v),
-                    Cell::Timestamp(v) => Value::Timestamp(v),
-                    Cell::Level(k) => Value::Str(&self.compiled.levels[k].1),
-                };
-                b.append_value(&value);
-            }
+        for i in 0..self.compiled.columns.len() {
+            let Some(b) = out.column(i) else { continue };
+            let value = match self.cells[i] {
+                Cell::Text => match self.group(walked, self.compiled.group_of_column[i]) {
+                    None => Value::Null,
+                    Some((s, e)) => Value::Str(self.text(i, &line[s..e])),
+                },
+                Cell::Null => Value::Null,
+                Cell::Int(v) => Value::Int(v),
+                Cell::UInt(v) => Value::UInt(v),
+                Cell::Float(v) => Value::Float(v),
+                Cell::Bool(v) => Value::Bool(v),
+                Cell::Timestamp(v) => Value::Timestamp(v),
+            };
+            b.append_value(&value);
         }
         Ok(())
     }
@@ -231,6 +243,19 @@ mod tests {
         assert_eq!(p.parse("nope", &mut out).unwrap_err().reason, RejectReason::RegexMismatch);
         assert_eq!(p.parse("1970-01-01 00:00:02 WARN 99999", &mut out).unwrap_err().reason, RejectReason::BadField);
         assert_eq!(p.parse("1970-13-01 00:00:02 WARN 1", &mut out).unwrap_err().reason, RejectReason::BadTimestamp);
+        // Typed groups are checked when only a text column is built.
+        let mut level_only = BatchBuilder::new(&cols, &[1], 1);
+        assert_eq!(
+            p.parse("1970-01-01 00:00:02 WARN 99999", &mut level_only).unwrap_err().reason,
+            RejectReason::BadField
+        );
+        assert_eq!(
+            p.parse("1970-13-01 00:00:02 WARN 1", &mut level_only).unwrap_err().reason,
+            RejectReason::BadTimestamp
+        );
+        p.parse("1970-01-01 00:00:02 WARN 7", &mut level_only).unwrap();
+        level_only.commit_row();
+        assert_eq!(level_only.finish()[0].as_string::<i32>().value(0), "WARN");
         let a = out.finish();
         assert_eq!(a[0].as_primitive::<TimestampMicrosecondType>().value(1), 2_000_000);
         assert_eq!(a[1].as_primitive::<UInt16Type>().value(0), 200);

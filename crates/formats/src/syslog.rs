@@ -144,7 +144,7 @@ fn token(s: &str) -> Option<(&str, &str)> {
 fn bad_ts(text: &[u8]) -> Reject {
     Reject::new(
         RejectReason::BadTimestamp,
-        format!("timestamp {:?} is neither \"Mmm dd hh:mm:ss\" nor RFC 3339", crate::escape::escape_excerpt(text, 40)),
+        format!("timestamp {} is neither \"Mmm dd hh:mm:ss\" nor RFC 3339", crate::escape::quote_excerpt(text, 40)),
     )
 }
 

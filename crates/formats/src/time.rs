@@ -678,6 +678,7 @@ impl TimeLayout {
 
     /// The µs of the fraction `tail` (what follows the second), read as
     /// [`TimeLayout::parse_naive_micros`] reads it; `None` when it does not read it.
+    #[inline]
     fn fraction_micros(&self, tail: &[u8]) -> Option<i64> {
         let (micros, used) = match self.items.last() {
             Some(LayoutItem::Fraction(width)) => read_fraction(*width, tail)?,
@@ -754,15 +755,25 @@ fn read_fraction(width: Option<usize>, text: &[u8]) -> Option<(i64, usize)> {
     let count = match width {
         // Exactly `w` digits: the next byte is not one.
         Some(w) => {
-            if !rest.get(..w)?.iter().all(u8::is_ascii_digit) || rest.get(w).is_some_and(u8::is_ascii_digit) {
+            if rest.get(w).is_some_and(u8::is_ascii_digit) {
                 return None;
             }
             w
         }
         None => Some(rest.iter().take_while(|c| c.is_ascii_digit()).count()).filter(|n| (1..=9).contains(n))?,
     };
-    let micros = rest[..count].iter().take(6).fold(0i64, |v, d| v * 10 + i64::from(d - b'0')) * SCALE[count.min(6)];
-    Some((micros, 1 + count))
+    // One pass checks the digits and reads the first six of them.
+    let mut micros = 0i64;
+    for (k, &c) in rest.get(..count)?.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        if k < 6 {
+            micros = micros * 10 + i64::from(d);
+        }
+    }
+    Some((micros * SCALE[count.min(6)], 1 + count))
 }
 
 impl TimestampFormat {
