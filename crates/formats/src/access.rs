@@ -180,6 +180,9 @@ pub struct AccessLogParser {
     convert: ConvertOptions,
     /// Byte ranges of the trailing fields of the current line.
     trailing_spans: Vec<(usize, usize)>,
+    /// The values of the current line's typed trailing fields, by position (`Null` for text
+    /// fields, which are read from the line): converted once, when they are validated.
+    trailing_values: Vec<Value<'static>>,
     /// The last timestamp read (most lines repeat its second or its day).
     clock: ClfClock,
 }
@@ -191,6 +194,7 @@ impl AccessLogParser {
             trailing: opts.trailing_columns().iter().map(|c| c.column_type).collect(),
             convert: ConvertOptions::default(),
             trailing_spans: Vec::new(),
+            trailing_values: Vec::new(),
             clock: ClfClock::default(),
         }
     }
@@ -329,13 +333,18 @@ impl crate::LineParser for AccessLogParser {
                 pos = next;
             }
         }
-        // Validate trailing fields before anything is appended.
+        // Validate (and convert) typed trailing fields before anything is appended.
+        self.trailing_values.clear();
         for (i, &(s, e)) in self.trailing_spans.iter().enumerate() {
             let ty = self.trailing[i];
-            if ty != ColumnType::String && !matches!(ty, ColumnType::Float64 if quick_float(&b[s..e])) {
+            let value = if ty == ColumnType::String {
+                Value::Null
+            } else {
                 convert_text(&line[s..e], ty, &self.convert)
-                    .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
-            }
+                    .map(scalar)
+                    .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?
+            };
+            self.trailing_values.push(value);
         }
 
         if let Some(c) = out.column(TS) {
@@ -380,14 +389,26 @@ impl crate::LineParser for AccessLogParser {
             };
             match self.trailing_spans.get(i) {
                 None => c.append_null(),
-                Some(&(s, e)) => match convert_text(&line[s..e], self.trailing[i], &self.convert) {
-                    Ok(Value::Str("-")) => c.append_null(),
-                    Ok(v) => c.append_value(&v),
-                    Err(_) => c.append_null(), // unreachable: validated above
-                },
+                Some(&(s, e)) if self.trailing[i] == ColumnType::String => c.append_str(dash_is_null(&line[s..e])),
+                Some(_) => c.append_value(&self.trailing_values[i]),
             }
         }
         Ok(())
+    }
+}
+
+/// A converted value, kept past its line (typed values borrow nothing; text, which typed
+/// columns never give, is copied).
+fn scalar(value: Value<'_>) -> Value<'static> {
+    match value {
+        Value::Int(v) => Value::Int(v),
+        Value::UInt(v) => Value::UInt(v),
+        Value::Float(v) => Value::Float(v),
+        Value::Bool(v) => Value::Bool(v),
+        Value::Timestamp(v) => Value::Timestamp(v),
+        Value::Null => Value::Null,
+        Value::Str(text) => Value::String(text.to_string()),
+        Value::String(text) => Value::String(text),
     }
 }
 
