@@ -178,11 +178,9 @@ pub fn access_columns(opts: &AccessOptions) -> Vec<ColumnSpec> {
 pub struct AccessLogParser {
     trailing: Vec<ColumnType>,
     convert: ConvertOptions,
-    /// Byte ranges of the trailing fields of the current line.
-    trailing_spans: Vec<(usize, usize)>,
-    /// The values of the current line's typed trailing fields, by position (`Null` for text
-    /// fields, which are read from the line): converted once, when they are validated.
-    trailing_values: Vec<Value<'static>>,
+    /// The trailing fields of the current line: byte range, and value if typed (converted
+    /// once, when validated; text fields are read from the line and keep `Null` here).
+    trailing_fields: Vec<(usize, usize, Value<'static>)>,
     /// The last timestamp read (most lines repeat its second or its day).
     clock: ClfClock,
 }
@@ -193,8 +191,7 @@ impl AccessLogParser {
         AccessLogParser {
             trailing: opts.trailing_columns().iter().map(|c| c.column_type).collect(),
             convert: ConvertOptions::default(),
-            trailing_spans: Vec::new(),
-            trailing_values: Vec::new(),
+            trailing_fields: Vec::new(),
             clock: ClfClock::default(),
         }
     }
@@ -302,7 +299,7 @@ impl crate::LineParser for AccessLogParser {
         // Optional: SP "referer" SP "user agent" (trailing fields)*
         let mut referer = None;
         let mut user_agent = None;
-        self.trailing_spans.clear();
+        self.trailing_fields.clear();
         if by1 < b.len() {
             if b.get(by1 + 1) != Some(&b'"') {
                 return Err(syntax("no quoted referer after the bytes field"));
@@ -317,7 +314,7 @@ impl crate::LineParser for AccessLogParser {
             referer = Some(&line[rf0..rf1]);
             user_agent = Some(&line[ua0..ua1]);
             let mut pos = ua1 + 1;
-            while pos < b.len() && self.trailing_spans.len() < self.trailing.len() {
+            while pos < b.len() && self.trailing_fields.len() < self.trailing.len() {
                 if b[pos] != b' ' {
                     return Err(syntax("no space between trailing fields"));
                 }
@@ -329,22 +326,18 @@ impl crate::LineParser for AccessLogParser {
                     let e = find_near(b, pos, b' ').unwrap_or(b.len());
                     (pos, e, e)
                 };
-                self.trailing_spans.push((start, end));
+                self.trailing_fields.push((start, end, Value::Null));
                 pos = next;
             }
         }
         // Validate (and convert) typed trailing fields before anything is appended.
-        self.trailing_values.clear();
-        for (i, &(s, e)) in self.trailing_spans.iter().enumerate() {
+        for (i, (s, e, value)) in self.trailing_fields.iter_mut().enumerate() {
             let ty = self.trailing[i];
-            let value = if ty == ColumnType::String {
-                Value::Null
-            } else {
-                convert_text(&line[s..e], ty, &self.convert)
-                    .map(scalar)
-                    .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?
-            };
-            self.trailing_values.push(value);
+            if ty != ColumnType::String {
+                *value = convert_text(&line[*s..*e], ty, &self.convert)
+                    .map(Value::into_owned)
+                    .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
+            }
         }
 
         if let Some(c) = out.column(TS) {
@@ -387,28 +380,13 @@ impl crate::LineParser for AccessLogParser {
             let Some(c) = out.column(FIXED_COLUMNS + i) else {
                 continue;
             };
-            match self.trailing_spans.get(i) {
+            match self.trailing_fields.get(i) {
                 None => c.append_null(),
-                Some(&(s, e)) if self.trailing[i] == ColumnType::String => c.append_str(dash_is_null(&line[s..e])),
-                Some(_) => c.append_value(&self.trailing_values[i]),
+                Some(&(s, e, _)) if self.trailing[i] == ColumnType::String => c.append_str(dash_is_null(&line[s..e])),
+                Some((_, _, value)) => c.append_value(value),
             }
         }
         Ok(())
-    }
-}
-
-/// A converted value, kept past its line (typed values borrow nothing; text, which typed
-/// columns never give, is copied).
-fn scalar(value: Value<'_>) -> Value<'static> {
-    match value {
-        Value::Int(v) => Value::Int(v),
-        Value::UInt(v) => Value::UInt(v),
-        Value::Float(v) => Value::Float(v),
-        Value::Bool(v) => Value::Bool(v),
-        Value::Timestamp(v) => Value::Timestamp(v),
-        Value::Null => Value::Null,
-        Value::Str(text) => Value::String(text.to_string()),
-        Value::String(text) => Value::String(text),
     }
 }
 
