@@ -12,17 +12,15 @@
 const MAX_DEPTH: usize = 64;
 
 /// What kind of value a field holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Kind {
     /// A string; `escaped` when it holds backslash escapes (then it must be unescaped).
     String {
         /// Whether it holds `\` escapes (none of them `\u`).
         escaped: bool,
     },
-    /// A number without fraction or exponent.
-    Integer,
-    /// A number with a fraction or an exponent.
-    Float,
+    /// A number, converted as `serde_json` converts it.
+    Number(Number),
     /// `true`.
     True,
     /// `false`.
@@ -34,7 +32,7 @@ pub(crate) enum Kind {
 }
 
 /// Where one value is in the line: `start..end` covers its text (quotes included for strings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Span {
     /// What it is.
     pub kind: Kind,
@@ -83,12 +81,13 @@ fn has_escapes_or_controls(line: &[u8]) -> bool {
 }
 
 /// The end (one past the closing quote) of the string whose opening quote is at `i`, and
-/// whether it holds escapes; `None` for a bad or unsupported string. `CLEAN`: the line holds
-/// no backslash and no control byte.
+/// whether it holds escapes; `None` for a bad or unsupported string. `CLEAN`: take plain
+/// strings only (no backslash, no control byte), `None` for any other.
 #[inline]
 fn string_end<const CLEAN: bool>(b: &[u8], i: usize) -> Option<(usize, bool)> {
     if CLEAN {
-        return crate::words::find_byte::<b'"'>(b, i + 1).map(|k| (k + 1, false));
+        let k = crate::words::find_string_stop(b, i + 1)?;
+        return (b[k] == b'"').then_some((k + 1, false));
     }
     let mut j = i + 1;
     let mut escaped = false;
@@ -110,63 +109,84 @@ fn string_end<const CLEAN: bool>(b: &[u8], i: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// The end of the number starting at `i` and whether it is an integer; `None` when it is not
-/// a JSON number, or when it might be too large for `f64` (`serde_json` refuses those: the
-/// reference decides).
+/// The number starting at `i`: its end and its value as `serde_json` reads it, when that is
+/// certain: integers of up to 18 digits, and decimals whose digits fit 2^53 and whose power
+/// of ten `f64` holds exactly (one correctly rounded multiplication or division, which is
+/// what `serde_json` computes for them too). `None` when it is not a JSON number or is
+/// another number (the reference decides those). Validated and converted in one pass.
 #[inline]
-fn number_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
+fn number(b: &[u8], i: usize) -> Option<(usize, Number)> {
     let mut j = i;
-    if b.get(j) == Some(&b'-') {
-        j += 1;
-    }
-    let first = j;
+    let negative = b.get(j) == Some(&b'-');
+    j += usize::from(negative);
+    let mut mantissa: u64 = 0;
     match b.get(j)? {
         b'0' => j += 1,
         b'1'..=b'9' => {
-            while b.get(j).is_some_and(u8::is_ascii_digit) {
+            let first = j;
+            while let Some(&c) = b.get(j).filter(|c| c.is_ascii_digit()) {
+                mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
                 j += 1;
+            }
+            if j - first > 18 {
+                return None;
             }
         }
         _ => return None,
     }
-    let magnitude = j - first; // digits before the point: the number is below 10^magnitude
-    let mut integer = true;
-    if b.get(j) == Some(&b'.') {
-        integer = false;
-        j += 1;
-        let digits = j;
-        while b.get(j).is_some_and(u8::is_ascii_digit) {
-            j += 1;
-        }
-        if j == digits {
-            return None;
-        }
+    let fraction = b.get(j) == Some(&b'.');
+    let exponent_mark = |j: usize| matches!(b.get(j), Some(b'e' | b'E'));
+    if !fraction && !exponent_mark(j) {
+        return Some((
+            j,
+            match (negative, mantissa) {
+                (false, m) => Number::PosInt(m),
+                // serde_json reads -0 as the float -0.0, any other negative integer as an i64.
+                (true, 0) => Number::Float(-0.0),
+                (true, m) => Number::NegInt(-(m as i64)),
+            },
+        ));
     }
+    // Significant digits: JSON has no leading zeros, but `0.00123` has two after the point.
+    let mut significant = if mantissa == 0 { 0 } else { j - i - usize::from(negative) };
     let mut exponent: i64 = 0;
-    if matches!(b.get(j), Some(b'e' | b'E')) {
-        integer = false;
+    if fraction {
         j += 1;
-        let negative = b.get(j) == Some(&b'-');
-        if matches!(b.get(j), Some(b'+' | b'-')) {
-            j += 1;
-        }
         let digits = j;
-        while let Some(d) = b.get(j).filter(|c| c.is_ascii_digit()) {
-            exponent = (exponent * 10 + i64::from(d - b'0')).min(1 << 20);
+        while let Some(&c) = b.get(j).filter(|c| c.is_ascii_digit()) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            significant += usize::from(mantissa != 0);
+            if significant > 18 {
+                return None;
+            }
+            exponent -= 1;
             j += 1;
         }
         if j == digits {
             return None;
         }
-        if negative {
-            exponent = -exponent;
-        }
     }
-    // f64 ends near 1.8e308: leave anything that may reach it to the reference.
-    if magnitude as i64 + exponent > 300 {
+    if exponent_mark(j) {
+        j += 1;
+        let negative_exponent = b.get(j) == Some(&b'-');
+        j += usize::from(matches!(b.get(j), Some(b'+' | b'-')));
+        let digits = j;
+        let mut e: i64 = 0;
+        while let Some(&c) = b.get(j).filter(|c| c.is_ascii_digit()) {
+            e = (e * 10 + i64::from(c - b'0')).min(1 << 20);
+            j += 1;
+        }
+        if j == digits {
+            return None;
+        }
+        exponent += if negative_exponent { -e } else { e };
+    }
+    if mantissa >= 1 << 53 || exponent.unsigned_abs() as usize >= EXACT_POWERS.len() {
         return None;
     }
-    Some((j, integer))
+    let power = EXACT_POWERS[exponent.unsigned_abs() as usize];
+    let value = if exponent < 0 { mantissa as f64 / power } else { mantissa as f64 * power };
+    Some((j, Number::Float(if negative { -value } else { value })))
 }
 
 /// The value starting at `i` (after whitespace).
@@ -178,8 +198,8 @@ fn value<const CLEAN: bool>(b: &[u8], i: usize, depth: usize) -> Option<Span> {
             (end, Kind::String { escaped })
         }
         b'-' | b'0'..=b'9' => {
-            let (end, integer) = number_end(b, i)?;
-            (end, if integer { Kind::Integer } else { Kind::Float })
+            let (end, n) = number(b, i)?;
+            (end, Kind::Number(n))
         }
         b't' if b[i..].starts_with(b"true") => (i + 4, Kind::True),
         b'f' if b[i..].starts_with(b"false") => (i + 5, Kind::False),
@@ -336,14 +356,16 @@ impl Shape {
         self.members.clear();
     }
 
-    /// Scans `line` as an object of this shape: `field(member, value)` for each member, and
-    /// true when the line is exactly this shape and well-formed. False leaves nothing decided:
-    /// the caller scans the line with [`scan_object`].
+    /// Scans `line` as an object of this shape: `field(member, value)` for each member (false
+    /// from it stops the scan), and true when the line is exactly this shape and well-formed
+    /// and `field` never stopped it. False leaves nothing decided: the caller scans the line
+    /// with [`scan_object`].
     #[inline]
-    pub fn scan(&self, line: &[u8], mut field: impl FnMut(usize, Span)) -> bool {
+    pub fn scan(&self, line: &[u8], mut field: impl FnMut(usize, Span) -> bool) -> bool {
         let b = line;
-        if self.members.is_empty() || b.first() != Some(&b'{') || b.last() != Some(&b'}') || has_escapes_or_controls(b)
-        {
+        // No pass over the line for escapes and control bytes: outside strings every byte is
+        // checked by the structure below, and a string holding either ends the scan.
+        if self.members.is_empty() || b.first() != Some(&b'{') || b.last() != Some(&b'}') {
             return false;
         }
         let mut i = 1;
@@ -353,7 +375,9 @@ impl Shape {
                 return false;
             }
             let Some(span) = value::<true>(b, i + member.bytes.len(), 0) else { return false };
-            field(m, span);
+            if !field(m, span) {
+                return false;
+            }
             let expected = if m == last { b'}' } else { b',' };
             if b.get(span.end) != Some(&expected) {
                 return false;
@@ -407,63 +431,6 @@ impl Number {
             Number::Float(f) => f,
         }
     }
-}
-
-/// The number `text` (a valid JSON number, as [`value`] found it) as `serde_json` reads it,
-/// when the result is certain: integers of up to 18 digits, and decimals whose digits fit 2^53
-/// and whose power of ten `f64` holds exactly (one correctly rounded multiplication or
-/// division, which is what `serde_json` computes for them too). Other numbers: `None`.
-#[inline]
-pub(crate) fn parse_number(text: &[u8]) -> Option<Number> {
-    let (negative, digits) = match text.split_first()? {
-        (b'-', rest) => (true, rest),
-        _ => (false, text),
-    };
-    let mut mantissa: u64 = 0;
-    let mut i = 0;
-    while let Some(&c) = digits.get(i).filter(|c| c.is_ascii_digit()) {
-        mantissa = mantissa * 10 + u64::from(c - b'0');
-        i += 1;
-        if i > 18 {
-            return None;
-        }
-    }
-    if i == digits.len() {
-        return Some(match (negative, mantissa) {
-            (false, m) => Number::PosInt(m),
-            // serde_json reads -0 as the float -0.0, any other negative integer as an i64.
-            (true, 0) => Number::Float(-0.0),
-            (true, m) => Number::NegInt(-(m as i64)),
-        });
-    }
-    // Significant digits: JSON has no leading zeros, but `0.00123` has two after the point.
-    let mut significant = if mantissa == 0 { 0 } else { i };
-    let mut exponent: i64 = 0;
-    if digits[i] == b'.' {
-        i += 1;
-        while let Some(&c) = digits.get(i).filter(|c| c.is_ascii_digit()) {
-            mantissa = mantissa * 10 + u64::from(c - b'0');
-            if mantissa != 0 {
-                significant += 1;
-            }
-            if significant > 18 {
-                return None;
-            }
-            exponent -= 1;
-            i += 1;
-        }
-    }
-    if i < digits.len() {
-        // An exponent: `e`, then an optional sign and digits.
-        let e = std::str::from_utf8(&digits[i + 1..]).ok()?.parse::<i64>().ok()?;
-        exponent = exponent.checked_add(e)?;
-    }
-    if mantissa >= 1 << 53 || exponent.unsigned_abs() as usize >= EXACT_POWERS.len() {
-        return None;
-    }
-    let power = EXACT_POWERS[exponent.unsigned_abs() as usize];
-    let value = if exponent < 0 { mantissa as f64 / power } else { mantissa as f64 * power };
-    Some(Number::Float(if negative { -value } else { value }))
 }
 
 /// Unescapes the simple escapes of a JSON string's text (`\u` never reaches here).

@@ -187,10 +187,12 @@ impl ParsedTime {
 }
 
 /// The last `yyyy-mm-dd` date read and its day number: the lines of a log share their date
-/// for hours, so most timestamps skip the calendar arithmetic.
+/// for hours, so most timestamps skip the calendar arithmetic. For RFC 3339 text it also
+/// keeps the last second (`yyyy-mm-ddThh:mm:ss`) read: many lines share that too.
 #[derive(Debug, Clone, Default)]
 pub struct DateCache {
     last: std::cell::Cell<Option<([u8; 10], i64)>>,
+    second: std::cell::Cell<Option<([u8; 19], i64)>>,
 }
 
 /// The last second a [`TimeLayout`] read, in UTC: the next timestamp in the same second
@@ -318,18 +320,9 @@ impl DateCache {
     }
 }
 
-/// Parses `2026-10-01T12:00:00[.ffffff][Z|±hh:mm|±hhmm]` (a space may replace `T`).
-pub fn parse_rfc3339(b: &[u8]) -> Option<ParsedTime> {
-    parse_rfc3339_with(b, &DateCache::default())
-}
-
-/// [`parse_rfc3339`], remembering the date in `cache`.
-#[inline]
-pub fn parse_rfc3339_with(b: &[u8], cache: &DateCache) -> Option<ParsedTime> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    if !matches!(b[10], b'T' | b't' | b' ') {
+/// Naive seconds since the epoch of `yyyy-mm-ddThh:mm:ss` (`t` or a space may replace `T`).
+fn rfc3339_second(b: &[u8; 19], cache: &DateCache) -> Option<i64> {
+    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
     let days = cache.days(&b[..10])?;
@@ -339,8 +332,26 @@ pub fn parse_rfc3339_with(b: &[u8], cache: &DateCache) -> Option<ParsedTime> {
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    let secs = days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64;
-    let mut rest = &b[19..];
+    Some(days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64)
+}
+
+/// Parses `2026-10-01T12:00:00[.ffffff][Z|±hh:mm|±hhmm]` (a space may replace `T`).
+pub fn parse_rfc3339(b: &[u8]) -> Option<ParsedTime> {
+    parse_rfc3339_with(b, &DateCache::default())
+}
+
+/// [`parse_rfc3339`], remembering the date in `cache`.
+#[inline]
+pub fn parse_rfc3339_with(b: &[u8], cache: &DateCache) -> Option<ParsedTime> {
+    let (whole_second, mut rest) = b.split_first_chunk::<19>()?;
+    let secs = match cache.second.get() {
+        Some((text, secs)) if text == *whole_second => secs,
+        _ => {
+            let secs = rfc3339_second(whole_second, cache)?;
+            cache.second.set(Some((*whole_second, secs)));
+            secs
+        }
+    };
     let mut micros: i64 = 0;
     if let Some((&b'.', frac)) = rest.split_first() {
         let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
