@@ -179,8 +179,8 @@ pub struct AccessLogParser {
     trailing: Vec<ColumnType>,
     convert: ConvertOptions,
     /// The trailing fields of the current line: byte range, and value if typed (converted
-    /// once, when validated; text fields are read from the line and keep `Null` here).
-    trailing_fields: Vec<(usize, usize, Value<'static>)>,
+    /// once, when validated; text fields are read from the line).
+    trailing_fields: Vec<TrailingField>,
     /// The last timestamp read (most lines repeat its second or its day).
     clock: ClfClock,
 }
@@ -193,6 +193,43 @@ impl AccessLogParser {
             convert: ConvertOptions::default(),
             trailing_fields: Vec::new(),
             clock: ClfClock::default(),
+        }
+    }
+}
+
+/// A trailing field of the current line: where its text is and, for a typed column, the
+/// value it converted to (plain data, so keeping a line's fields costs no drop).
+#[derive(Debug, Clone, Copy)]
+struct TrailingField {
+    start: usize,
+    end: usize,
+    value: Typed,
+}
+
+/// A trailing field's converted value.
+#[derive(Debug, Clone, Copy)]
+enum Typed {
+    /// A text column's field: read from the line when appended.
+    Text,
+    Null,
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bool(bool),
+    Timestamp(i64),
+}
+
+impl Typed {
+    /// `value` as converted for a typed column (which never gives text: text would be null,
+    /// as a typed builder appends it).
+    fn of(value: Value<'_>) -> Typed {
+        match value {
+            Value::Null | Value::Str(_) | Value::String(_) => Typed::Null,
+            Value::Int(v) => Typed::Int(v),
+            Value::UInt(v) => Typed::UInt(v),
+            Value::Float(v) => Typed::Float(v),
+            Value::Bool(v) => Typed::Bool(v),
+            Value::Timestamp(v) => Typed::Timestamp(v),
         }
     }
 }
@@ -326,16 +363,22 @@ impl crate::LineParser for AccessLogParser {
                     let e = find_near(b, pos, b' ').unwrap_or(b.len());
                     (pos, e, e)
                 };
-                self.trailing_fields.push((start, end, Value::Null));
+                self.trailing_fields.push(TrailingField { start, end, value: Typed::Text });
                 pos = next;
             }
         }
         // Validate (and convert) typed trailing fields before anything is appended.
-        for (i, (s, e, value)) in self.trailing_fields.iter_mut().enumerate() {
+        for (i, field) in self.trailing_fields.iter_mut().enumerate() {
             let ty = self.trailing[i];
-            if ty != ColumnType::String {
-                *value = convert_text(&line[*s..*e], ty, &self.convert)
-                    .map(Value::into_owned)
+            let text = &line[field.start..field.end];
+            if ty == ColumnType::Float64
+                && let Some(v) = crate::convert::plain_decimal(text.as_bytes())
+            {
+                // What nginx writes (`0.012`), read without the general conversion's call.
+                field.value = Typed::Float(v);
+            } else if ty != ColumnType::String {
+                field.value = convert_text(text, ty, &self.convert)
+                    .map(Typed::of)
                     .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
             }
         }
@@ -380,11 +423,16 @@ impl crate::LineParser for AccessLogParser {
             let Some(c) = out.column(FIXED_COLUMNS + i) else {
                 continue;
             };
-            match self.trailing_fields.get(i) {
-                None => c.append_null(),
-                Some(&(s, e, _)) if self.trailing[i] == ColumnType::String => c.append_str(dash_is_null(&line[s..e])),
-                Some((_, _, value)) => c.append_value(value),
-            }
+            let value = match self.trailing_fields.get(i).map(|f| (f.start, f.end, f.value)) {
+                None | Some((_, _, Typed::Null)) => Value::Null,
+                Some((s, e, Typed::Text)) => dash_is_null(&line[s..e]).map_or(Value::Null, Value::Str),
+                Some((_, _, Typed::Int(v))) => Value::Int(v),
+                Some((_, _, Typed::UInt(v))) => Value::UInt(v),
+                Some((_, _, Typed::Float(v))) => Value::Float(v),
+                Some((_, _, Typed::Bool(v))) => Value::Bool(v),
+                Some((_, _, Typed::Timestamp(v))) => Value::Timestamp(v),
+            };
+            c.append_value(&value);
         }
         Ok(())
     }

@@ -132,23 +132,6 @@ pub enum Value<'a> {
     Timestamp(i64),
 }
 
-impl Value<'_> {
-    /// The value kept past the text it came from: typed values borrow nothing, borrowed text
-    /// is copied.
-    pub fn into_owned(self) -> Value<'static> {
-        match self {
-            Value::Null => Value::Null,
-            Value::Str(text) => Value::String(text.to_string()),
-            Value::String(text) => Value::String(text),
-            Value::Int(v) => Value::Int(v),
-            Value::UInt(v) => Value::UInt(v),
-            Value::Float(v) => Value::Float(v),
-            Value::Bool(v) => Value::Bool(v),
-            Value::Timestamp(v) => Value::Timestamp(v),
-        }
-    }
-}
-
 /// An Arrow builder for one column.
 #[derive(Debug)]
 pub enum ColumnBuilder {
