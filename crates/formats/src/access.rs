@@ -13,7 +13,7 @@
 use memchr::{memchr, memchr2};
 use serde::{Deserialize, Serialize};
 
-use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
+use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType, Value};
 use crate::convert::{ConvertOptions, convert_text};
 use crate::reject::{Reject, RejectReason, syntax};
 use crate::time::ClfClock;
@@ -203,35 +203,7 @@ impl AccessLogParser {
 struct TrailingField {
     start: usize,
     end: usize,
-    value: Typed,
-}
-
-/// A trailing field's converted value.
-#[derive(Debug, Clone, Copy)]
-enum Typed {
-    /// A text column's field: read from the line when appended.
-    Text,
-    Null,
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Bool(bool),
-    Timestamp(i64),
-}
-
-impl Typed {
-    /// `value` as converted for a typed column (which never gives text: text would be null,
-    /// as a typed builder appends it).
-    fn of(value: Value<'_>) -> Typed {
-        match value {
-            Value::Null | Value::Str(_) | Value::String(_) => Typed::Null,
-            Value::Int(v) => Typed::Int(v),
-            Value::UInt(v) => Typed::UInt(v),
-            Value::Float(v) => Typed::Float(v),
-            Value::Bool(v) => Typed::Bool(v),
-            Value::Timestamp(v) => Typed::Timestamp(v),
-        }
-    }
+    value: Cell,
 }
 
 /// Index of the closing `"` of a quoted field starting at `from` (just after the opening quote),
@@ -363,7 +335,7 @@ impl crate::LineParser for AccessLogParser {
                     let e = find_near(b, pos, b' ').unwrap_or(b.len());
                     (pos, e, e)
                 };
-                self.trailing_fields.push(TrailingField { start, end, value: Typed::Text });
+                self.trailing_fields.push(TrailingField { start, end, value: Cell::Text });
                 pos = next;
             }
         }
@@ -375,10 +347,10 @@ impl crate::LineParser for AccessLogParser {
                 && let Some(v) = crate::convert::plain_decimal(text.as_bytes())
             {
                 // What nginx writes (`0.012`), read without the general conversion's call.
-                field.value = Typed::Float(v);
+                field.value = Cell::Float(v);
             } else if ty != ColumnType::String {
                 field.value = convert_text(text, ty, &self.convert)
-                    .map(Typed::of)
+                    .map(Cell::typed)
                     .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
             }
         }
@@ -423,14 +395,9 @@ impl crate::LineParser for AccessLogParser {
             let Some(c) = out.column(FIXED_COLUMNS + i) else {
                 continue;
             };
-            let value = match self.trailing_fields.get(i).map(|f| (f.start, f.end, f.value)) {
-                None | Some((_, _, Typed::Null)) => Value::Null,
-                Some((s, e, Typed::Text)) => dash_is_null(&line[s..e]).map_or(Value::Null, Value::Str),
-                Some((_, _, Typed::Int(v))) => Value::Int(v),
-                Some((_, _, Typed::UInt(v))) => Value::UInt(v),
-                Some((_, _, Typed::Float(v))) => Value::Float(v),
-                Some((_, _, Typed::Bool(v))) => Value::Bool(v),
-                Some((_, _, Typed::Timestamp(v))) => Value::Timestamp(v),
+            let value = match self.trailing_fields.get(i) {
+                None => Value::Null,
+                Some(f) => f.value.value(|| dash_is_null(&line[f.start..f.end])),
             };
             c.append_value(&value);
         }

@@ -132,6 +132,57 @@ pub enum Value<'a> {
     Timestamp(i64),
 }
 
+/// A column's value in the current line, kept without borrowing the line: parsers that
+/// validate every typed field before appending any hold their converted values as cells in
+/// between. [`Cell::Text`] stands for a text column, read from the line when appended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Cell {
+    /// A text column's value: the caller reads it from the line.
+    Text,
+    /// No value.
+    Null,
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Microseconds since the epoch, UTC.
+    Timestamp(i64),
+}
+
+impl Cell {
+    /// A typed column's converted value. Conversion to a typed column never gives text;
+    /// text there is null, as a typed builder would append it.
+    #[inline]
+    pub(crate) fn typed(value: Value<'_>) -> Cell {
+        match value {
+            Value::Null | Value::Str(_) | Value::String(_) => Cell::Null,
+            Value::Int(v) => Cell::Int(v),
+            Value::UInt(v) => Cell::UInt(v),
+            Value::Float(v) => Cell::Float(v),
+            Value::Bool(v) => Cell::Bool(v),
+            Value::Timestamp(v) => Cell::Timestamp(v),
+        }
+    }
+
+    /// The value to append; `text` reads a text column's value from the line.
+    #[inline]
+    pub(crate) fn value<'a>(self, text: impl FnOnce() -> Option<&'a str>) -> Value<'a> {
+        match self {
+            Cell::Text => text().map_or(Value::Null, Value::Str),
+            Cell::Null => Value::Null,
+            Cell::Int(v) => Value::Int(v),
+            Cell::UInt(v) => Value::UInt(v),
+            Cell::Float(v) => Value::Float(v),
+            Cell::Bool(v) => Value::Bool(v),
+            Cell::Timestamp(v) => Value::Timestamp(v),
+        }
+    }
+}
+
 /// An Arrow builder for one column.
 #[derive(Debug)]
 pub enum ColumnBuilder {

@@ -8,7 +8,7 @@ use regex::{CaptureLocations, Regex};
 use serde::{Deserialize, Serialize};
 
 use crate::FormatError;
-use crate::columns::{BatchBuilder, ColumnSpec, ColumnType, Value};
+use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType};
 use crate::convert::{ConvertOptions, convert_text};
 use crate::multiline::MultilineSpec;
 use crate::regex_linear::LinearPattern;
@@ -117,19 +117,6 @@ pub struct RegexParser {
     convert: ConvertOptions,
 }
 
-/// A typed column's value in the current line; [`Cell::Text`] for the text columns, which
-/// are read from the line when appended.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Cell {
-    Text,
-    Null,
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Bool(bool),
-    Timestamp(i64),
-}
-
 impl RegexParser {
     /// A parser for a compiled format.
     pub fn new(compiled: CompiledRegex, convert: ConvertOptions) -> Self {
@@ -177,12 +164,7 @@ impl crate::LineParser for RegexParser {
             let cell = match self.group(walked, self.compiled.group_of_column[i]) {
                 None => Cell::Null,
                 Some((s, e)) => match convert_text(&line[s..e], ty, &self.convert) {
-                    Ok(Value::Int(v)) => Cell::Int(v),
-                    Ok(Value::UInt(v)) => Cell::UInt(v),
-                    Ok(Value::Float(v)) => Cell::Float(v),
-                    Ok(Value::Bool(v)) => Cell::Bool(v),
-                    Ok(Value::Timestamp(v)) => Cell::Timestamp(v),
-                    Ok(Value::Null | Value::Str(_) | Value::String(_)) => Cell::Null,
+                    Ok(value) => Cell::typed(value),
                     Err(detail) => {
                         let reason = if ty == ColumnType::Timestamp {
                             RejectReason::BadTimestamp
@@ -198,18 +180,10 @@ impl crate::LineParser for RegexParser {
         }
         for i in 0..self.compiled.columns.len() {
             let Some(b) = out.column(i) else { continue };
-            let value = match self.cells[i] {
-                Cell::Text => match self.group(walked, self.compiled.group_of_column[i]) {
-                    None => Value::Null,
-                    Some((s, e)) => Value::Str(self.text(i, &line[s..e])),
-                },
-                Cell::Null => Value::Null,
-                Cell::Int(v) => Value::Int(v),
-                Cell::UInt(v) => Value::UInt(v),
-                Cell::Float(v) => Value::Float(v),
-                Cell::Bool(v) => Value::Bool(v),
-                Cell::Timestamp(v) => Value::Timestamp(v),
-            };
+            let value = self.cells[i].value(|| {
+                let (s, e) = self.group(walked, self.compiled.group_of_column[i])?;
+                Some(self.text(i, &line[s..e]))
+            });
             b.append_value(&value);
         }
         Ok(())
