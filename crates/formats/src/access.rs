@@ -10,7 +10,7 @@
 //! `METHOD PATH PROTOCOL` (e.g. garbage sent to a TLS port) keeps its raw text in `path`, with
 //! method and protocol null. Text is kept as logged (escapes such as `\x22` are not decoded).
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType, Value};
@@ -211,7 +211,7 @@ struct TrailingField {
 #[inline]
 fn closing_quote(b: &[u8], mut from: usize) -> Option<usize> {
     loop {
-        let i = from + memchr2(b'"', b'\\', &b[from..])?;
+        let i = crate::words::find_quote_or_backslash(b, from)?;
         if b[i] == b'"' {
             return Some(i);
         }
@@ -254,7 +254,7 @@ impl crate::LineParser for AccessLogParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
         let b = line.as_bytes();
         // client_ip SP ident SP user SP [ts]
-        let sp1 = find_near(b, 0, b' ').ok_or_else(|| syntax("no space after the client address"))?;
+        let sp1 = crate::words::find_byte_near::<b' '>(b, 0).ok_or_else(|| syntax("no space after the client address"))?;
         let sp2 = find_near(b, sp1 + 1, b' ').ok_or_else(|| syntax("no ident field"))?;
         let lb = find_near(b, sp2 + 1, b'[').ok_or_else(|| syntax("no [timestamp]"))?;
         if lb < sp2 + 2 || b[lb - 1] != b' ' {
@@ -293,7 +293,7 @@ impl crate::LineParser for AccessLogParser {
             )
         })?;
         let by0 = st1 + 1;
-        let by1 = find_near(b, by0, b' ').unwrap_or(b.len());
+        let by1 = crate::words::find_byte_near::<b' '>(b, by0).unwrap_or(b.len());
         let bytes_text = &b[by0..by1];
         let bytes = if bytes_text == b"-" {
             None
@@ -332,7 +332,7 @@ impl crate::LineParser for AccessLogParser {
                     let e = closing_quote(b, pos + 1).ok_or_else(|| syntax("unclosed quoted trailing field"))?;
                     (pos + 1, e, e + 1)
                 } else {
-                    let e = find_near(b, pos, b' ').unwrap_or(b.len());
+                    let e = crate::words::find_byte_near::<b' '>(b, pos).unwrap_or(b.len());
                     (pos, e, e)
                 };
                 self.trailing_fields.push(TrailingField { start, end, value: Cell::Text });

@@ -47,15 +47,16 @@ impl ConvertOptions {
 #[inline]
 pub(crate) fn plain_decimal(b: &[u8]) -> Option<f64> {
     const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    // Fifteen digits and a dot at most: the length alone turns longer text away, and the
+    // digits of what is left cannot overflow (10^16 < 2^64) before they are counted.
+    if b.len() > 16 {
+        return None;
+    }
     let mut mantissa: u64 = 0;
-    let (mut digits, mut dot) = (0usize, None);
+    let mut dot = None;
     for (i, &c) in b.iter().enumerate() {
         let d = c.wrapping_sub(b'0');
         if d <= 9 {
-            digits += 1;
-            if digits > 15 {
-                return None;
-            }
             mantissa = mantissa * 10 + u64::from(d);
         } else if c == b'.' && dot.is_none() {
             dot = Some(i);
@@ -63,7 +64,8 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<f64> {
             return None;
         }
     }
-    if digits == 0 {
+    let digits = b.len() - usize::from(dot.is_some());
+    if digits == 0 || digits > 15 {
         return None;
     }
     let fraction_digits = dot.map_or(0, |i| b.len() - i - 1);

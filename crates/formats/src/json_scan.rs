@@ -92,7 +92,7 @@ fn string_end<const CLEAN: bool>(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
-        let k = j + memchr::memchr2(b'"', b'\\', &b[j..])?;
+        let k = crate::words::find_quote_or_backslash(b, j)?;
         // Control characters are not allowed raw in a JSON string.
         if b[j..k].iter().any(|&c| c < 0x20) {
             return None;
