@@ -254,7 +254,8 @@ impl crate::LineParser for AccessLogParser {
     fn parse(&mut self, line: &str, out: &mut BatchBuilder) -> Result<(), Reject> {
         let b = line.as_bytes();
         // client_ip SP ident SP user SP [ts]
-        let sp1 = crate::words::find_byte_near::<b' '>(b, 0).ok_or_else(|| syntax("no space after the client address"))?;
+        let sp1 =
+            crate::words::find_byte_near::<b' '>(b, 0).ok_or_else(|| syntax("no space after the client address"))?;
         let sp2 = find_near(b, sp1 + 1, b' ').ok_or_else(|| syntax("no ident field"))?;
         let lb = find_near(b, sp2 + 1, b'[').ok_or_else(|| syntax("no [timestamp]"))?;
         if lb < sp2 + 2 || b[lb - 1] != b' ' {

@@ -75,8 +75,8 @@ pub(crate) fn find_string_stop(bytes: &[u8], from: usize) -> Option<usize> {
 /// [`find_string_stop`] eight bytes at a time: the lowest flagged byte of each word is exact
 /// (a borrow only ever runs into the bytes above it).
 #[cfg_attr(
-    all(target_arch = "x86_64", target_feature = "sse2"),
-    allow(dead_code, reason = "the portable path, tested on every target")
+    all(target_arch = "x86_64", target_feature = "sse2", not(test)),
+    expect(dead_code, reason = "the portable path, tested on every target")
 )]
 #[inline]
 fn find_string_stop_by_words(bytes: &[u8], from: usize) -> Option<usize> {
