@@ -455,11 +455,11 @@ fn ascii_run(bytes: &[u8], class: &CharClass) -> usize {
     run + tail.iter().position(|&c| !class.has_ascii(c)).unwrap_or(tail.len())
 }
 
-/// Where the first `\n` of `bytes` is: eight bytes at a time for the short tails of log
-/// lines (quicker there than a `memchr` call), `memchr` for long ones.
+/// Where the first `\n` of `bytes` is: inline vector steps for the short tails of log lines
+/// (quicker there than a `memchr` call), `memchr` for long ones.
 #[inline]
 fn find_newline(bytes: &[u8]) -> Option<usize> {
-    if bytes.len() > 64 { memchr::memchr(b'\n', bytes) } else { crate::words::find_byte::<b'\n'>(bytes, 0) }
+    if bytes.len() > 128 { memchr::memchr(b'\n', bytes) } else { crate::words::find_byte_near::<b'\n'>(bytes, 0) }
 }
 
 /// A class of characters (a byte class only when it is ASCII, as a line is text).

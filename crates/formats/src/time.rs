@@ -691,6 +691,22 @@ impl TimeLayout {
     /// [`TimeLayout::parse_naive_micros`] reads it; `None` when it does not read it.
     #[inline]
     fn fraction_micros(&self, tail: &[u8]) -> Option<i64> {
+        // The common case inline: `.` and exactly the layout's (at most six) digits.
+        if let Some(LayoutItem::Fraction(Some(width @ 1..=6))) = self.items.last()
+            && let Some((&b'.', digits)) = tail.split_first()
+            && digits.len() == *width
+        {
+            const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+            let mut micros = 0i64;
+            for &c in digits {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                micros = micros * 10 + i64::from(d);
+            }
+            return Some(micros * SCALE[digits.len()]);
+        }
         let (micros, used) = match self.items.last() {
             Some(LayoutItem::Fraction(width)) => read_fraction(*width, tail)?,
             _ => (0, 0),
@@ -912,7 +928,7 @@ mod tests {
             // 2026-03-29 02:xx does not exist in Berlin: taken or rejected by the policy.
             let dst = if reject { DstPolicy::Reject } else { DstPolicy::Earliest };
             let rules = TimeRules::new(zone.parse::<TimeZoneSpec>().unwrap(), dst, (1970, 2100));
-            for pattern in ["%Y-%m-%d %H:%M:%S%.3f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M"] {
+            for pattern in ["%Y-%m-%d %H:%M:%S%.3f", "%Y-%m-%d %H:%M:%S%.6f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M"] {
                 let layout = TimeLayout::compile(pattern).unwrap();
                 let sep = if pattern.contains('T') { "T" } else { " " };
                 let (cache, dates) = (SecondCache::default(), DateCache::default());
