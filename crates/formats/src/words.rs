@@ -4,6 +4,10 @@
 //! into the parser.
 
 /// The index of the first `NEEDLE` byte at or after `from` in `bytes`.
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "sse2", not(test)),
+    expect(dead_code, reason = "the portable path of `find_byte_near`, tested on every target")
+)]
 #[inline]
 pub(crate) fn find_byte<const NEEDLE: u8>(bytes: &[u8], from: usize) -> Option<usize> {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
