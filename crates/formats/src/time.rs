@@ -693,19 +693,10 @@ impl TimeLayout {
     fn fraction_micros(&self, tail: &[u8]) -> Option<i64> {
         // The common case inline: `.` and exactly the layout's (at most six) digits.
         if let Some(LayoutItem::Fraction(Some(width @ 1..=6))) = self.items.last()
-            && let Some((&b'.', digits)) = tail.split_first()
-            && digits.len() == *width
+            && let Some((&b'.', fraction)) = tail.split_first()
+            && fraction.len() == *width
         {
-            const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
-            let mut micros = 0i64;
-            for &c in digits {
-                let d = c.wrapping_sub(b'0');
-                if d > 9 {
-                    return None;
-                }
-                micros = micros * 10 + i64::from(d);
-            }
-            return Some(micros * SCALE[digits.len()]);
+            return Some(i64::from(digits(fraction)?) * FRACTION_SCALE[*width]);
         }
         let (micros, used) = match self.items.last() {
             Some(LayoutItem::Fraction(width)) => read_fraction(*width, tail)?,
@@ -771,13 +762,14 @@ impl TimeLayout {
     }
 }
 
+/// What a fraction of `n` digits (at most six read) is multiplied by to make µs.
+const FRACTION_SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
 /// The fraction of a second at the start of `text` (`.` and `width` digits, or 1 to 9 for
 /// `None`) as µs, and the bytes it takes; `(0, 0)` when `text` does not start with `.` (chrono
 /// makes the fraction optional); `None` when the digits do not fit `width`.
 #[inline]
 fn read_fraction(width: Option<usize>, text: &[u8]) -> Option<(i64, usize)> {
-    /// What a fraction of `n` digits (at most six read) is multiplied by to make µs.
-    const SCALE: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
     let Some((&b'.', rest)) = text.split_first() else { return Some((0, 0)) };
     let count = match width {
         // Exactly `w` digits: the next byte is not one.
@@ -800,7 +792,7 @@ fn read_fraction(width: Option<usize>, text: &[u8]) -> Option<(i64, usize)> {
             micros = micros * 10 + i64::from(d);
         }
     }
-    Some((micros * SCALE[count.min(6)], 1 + count))
+    Some((micros * FRACTION_SCALE[count.min(6)], 1 + count))
 }
 
 impl TimestampFormat {
