@@ -11,9 +11,19 @@ use std::time::{Duration, Instant};
 
 use crate::common::{logfusion, repo, sample_config};
 
-/// A free TCP port on loopback (free when asked; the processes bind it right after).
+/// A free TCP port on loopback (free when asked; the processes bind it right after), never
+/// one this test binary handed out before: a released port can come back from the next
+/// `bind(0)`, and two executors given the same port fail with "Address already in use".
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A scheduler and executors of the `logfusion` binary, killed when dropped.
@@ -97,10 +107,13 @@ impl Cluster {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// Waits (at most a minute) until `n` executors report as alive.
-    fn wait_alive(&self, n: usize) {
+    /// Waits (at most a minute) until `n` executors report as alive. An executor that exited
+    /// because another process took one of its ports between `free_port` and its bind is
+    /// started again on new ports (a race of the test's port choice, not of logfusion).
+    fn wait_alive(&mut self, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            self.restart_executors_that_lost_a_port();
             let out = self.logfusion().args(["cluster", "status"]).output().unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
             if out.status.success() && text.matches(" alive ").count() == n {
@@ -108,6 +121,23 @@ impl Cluster {
             }
             assert!(Instant::now() < deadline, "{n} executors never came up:\n{text}\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Starts again, on new ports, each executor that exited with "Address already in use".
+    fn restart_executors_that_lost_a_port(&mut self) {
+        let mut lost = Vec::new();
+        for (name, child) in &mut self.processes {
+            let exited = matches!(child.try_wait(), Ok(Some(_)));
+            let log = std::fs::read_to_string(self.dir.join(format!("{name}.out"))).unwrap_or_default();
+            if name.starts_with("executor") && exited && log.contains("Address already in use") {
+                lost.push(name.clone());
+            }
+        }
+        for name in lost {
+            eprintln!("{name} lost a port to another process; starting it on new ports");
+            self.processes.retain(|(n, _)| *n != name);
+            self.start_executor(&name);
         }
     }
 
