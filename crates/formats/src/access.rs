@@ -307,6 +307,7 @@ impl crate::LineParser for AccessLogParser {
             })?)
         };
         // Optional: SP "referer" SP "user agent" (trailing fields)*
+        // Byte ranges of the referer and the user agent: sliced as text only when projected.
         let mut referer = None;
         let mut user_agent = None;
         self.trailing_fields.clear();
@@ -321,8 +322,8 @@ impl crate::LineParser for AccessLogParser {
             }
             let ua0 = rf1 + 3;
             let ua1 = closing_quote(b, ua0).ok_or_else(|| syntax("unclosed quoted user agent"))?;
-            referer = Some(&line[rf0..rf1]);
-            user_agent = Some(&line[ua0..ua1]);
+            referer = Some(rf0..rf1);
+            user_agent = Some(ua0..ua1);
             let mut pos = ua1 + 1;
             while pos < b.len() && self.trailing_fields.len() < self.trailing.len() {
                 if b[pos] != b' ' {
@@ -343,14 +344,13 @@ impl crate::LineParser for AccessLogParser {
         // Validate (and convert) typed trailing fields before anything is appended.
         for (i, field) in self.trailing_fields.iter_mut().enumerate() {
             let ty = self.trailing[i];
-            let text = &line[field.start..field.end];
             if ty == ColumnType::Float64
-                && let Some(v) = crate::convert::plain_decimal(text.as_bytes())
+                && let Some(v) = crate::convert::plain_decimal(&b[field.start..field.end])
             {
                 // What nginx writes (`0.012`), read without the general conversion's call.
                 field.value = Cell::Float(v);
             } else if ty != ColumnType::String {
-                field.value = convert_text(text, ty, &self.convert)
+                field.value = convert_text(&line[field.start..field.end], ty, &self.convert)
                     .map(Cell::typed)
                     .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
             }
@@ -387,10 +387,10 @@ impl crate::LineParser for AccessLogParser {
             c.append_u64(bytes);
         }
         if let Some(c) = out.column(REFERER) {
-            c.append_str(referer.and_then(dash_is_null));
+            c.append_str(referer.and_then(|r| dash_is_null(&line[r])));
         }
         if let Some(c) = out.column(USER_AGENT) {
-            c.append_str(user_agent.and_then(dash_is_null));
+            c.append_str(user_agent.and_then(|r| dash_is_null(&line[r])));
         }
         for i in 0..self.trailing.len() {
             let Some(c) = out.column(FIXED_COLUMNS + i) else {

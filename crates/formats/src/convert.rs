@@ -52,6 +52,16 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<f64> {
     if b.len() > 16 {
         return None;
     }
+    // nginx's `$request_time` and `$upstream_response_time` (`%.3f`): one shape, read at once.
+    if let [s, b'.', ms @ ..] = b
+        && let [m1, m2, m3] = *ms
+    {
+        let [s, m1, m2, m3] = [*s, m1, m2, m3].map(|c| c.wrapping_sub(b'0'));
+        if s <= 9 && m1 <= 9 && m2 <= 9 && m3 <= 9 {
+            let millis = u32::from(s) * 1000 + u32::from(m1) * 100 + u32::from(m2) * 10 + u32::from(m3);
+            return Some(f64::from(millis) / POW10[3]);
+        }
+    }
     let mut mantissa: u64 = 0;
     let mut dot = None;
     for (i, &c) in b.iter().enumerate() {
@@ -146,7 +156,7 @@ mod tests {
         /// everything else to it.
         #[test]
         fn plain_decimals_read_as_the_standard_parser_reads_them(
-            text in proptest::string::string_regex(r"[0-9]{0,17}(\.[0-9]{0,17})?|[0-9.eE+-]{1,8}|9{15}\.?|0\.[0-9]{3}").unwrap(),
+            text in proptest::string::string_regex(r"[0-9]{0,17}(\.[0-9]{0,17})?|[0-9.eE+-]{1,8}|9{15}\.?|[0-9]\.[0-9]{3}|[0-9]\.[0-9x]{3}").unwrap(),
         ) {
             match plain_decimal(text.as_bytes()) {
                 Some(v) => proptest::prop_assert_eq!(Some(v.to_bits()), text.parse::<f64>().ok().map(f64::to_bits), "{}", text),
