@@ -155,7 +155,13 @@ mod sse2 {
     ) -> Option<usize> {
         let n = bytes.len();
         let mut i = from;
-        while let Some(chunk) = bytes.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+        // The last sixteen bytes, where there are that many; the loop's bound (a vector at `i`
+        // stays inside `bytes` while `i <= last`, which needs no per-step overflow check).
+        let Some(last) = n.checked_sub(16) else {
+            return bytes.get(i..)?.iter().position(|&c| wanted(c)).map(|k| i + k);
+        };
+        while i <= last {
+            let chunk: &[u8; 16] = bytes[i..][..16].try_into().ok()?;
             let mask = mask(flags(load(chunk)));
             if mask != 0 {
                 return Some(i + mask.trailing_zeros() as usize);
@@ -165,15 +171,10 @@ mod sse2 {
         if i >= n {
             return None;
         }
-        // The last sixteen bytes: they start at or before `i` (the loop stopped short of a
-        // whole vector after `i`).
-        if let Some(start) = n.checked_sub(16)
-            && let Some(chunk) = bytes.get(start..).and_then(|c| <&[u8; 16]>::try_from(c).ok())
-        {
-            let mask = mask(flags(load(chunk))) >> (i - start);
-            return (mask != 0).then(|| i + mask.trailing_zeros() as usize);
-        }
-        bytes[i..].iter().position(|&c| wanted(c)).map(|k| i + k)
+        // The bytes after the last whole vector: in the last sixteen, which start before `i`.
+        let chunk: &[u8; 16] = bytes[last..].try_into().ok()?;
+        let mask = mask(flags(load(chunk))) >> (i - last);
+        (mask != 0).then(|| i + mask.trailing_zeros() as usize)
     }
 }
 
