@@ -9,22 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{logfusion, repo, sample_config};
-
-/// A free TCP port on loopback (free when asked; the processes bind it right after), never
-/// one this test binary handed out before: a released port can come back from the next
-/// `bind(0)`, and two executors given the same port fail with "Address already in use".
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
+use crate::common::{free_port, logfusion, repo, sample_config};
 
 /// A scheduler and executors of the `logfusion` binary, killed when dropped.
 struct Cluster {

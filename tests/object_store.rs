@@ -7,12 +7,12 @@
 //! without them the test says it skipped, unless `LOGFUSION_REQUIRE_S3` is set (as `.ci/run`
 //! does after installing them), which makes it fail.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{count_lines, logfusion, repo, samples};
+use crate::common::{count_lines, free_port, logfusion, repo, samples};
 
 /// A moto S3 server on a free local port, stopped when dropped.
 pub(crate) struct S3Server {
@@ -58,21 +58,32 @@ pub(crate) fn python_with_moto() -> Option<String> {
     None
 }
 
+/// Starts moto on a free port; if it exits before listening (the port taken by another
+/// process between the choice and its bind), again on another port, three times at most.
 pub(crate) fn start(python: &str) -> S3Server {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(python)
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto server starts");
-    let server = S3Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto server did not listen on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
+    for _ in 0..3 {
+        let port = free_port();
+        let child = Command::new(python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto server starts");
+        let mut server = S3Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                eprintln!("moto on port {port} exited ({status}) before listening; trying another port");
+                break;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "moto server did not listen on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
-    server
+    panic!("moto exited before listening on three ports in a row")
 }
 
 /// Creates bucket `logs` and uploads `(key, file)` pairs with boto3.

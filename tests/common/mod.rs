@@ -5,6 +5,21 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// A free TCP port on loopback (free when asked; the processes bind it right after), never
+/// one this test binary handed out before: a released port can come back from the next
+/// `bind(0)`, and two executors given the same port fail with "Address already in use".
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
