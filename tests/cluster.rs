@@ -113,9 +113,11 @@ impl Cluster {
     fn restart_executors_that_lost_a_port(&mut self) {
         let mut lost = Vec::new();
         for (name, child) in &mut self.processes {
-            let exited = matches!(child.try_wait(), Ok(Some(_)));
+            if !name.starts_with("executor") || !matches!(child.try_wait(), Ok(Some(_))) {
+                continue;
+            }
             let log = std::fs::read_to_string(self.dir.join(format!("{name}.out"))).unwrap_or_default();
-            if name.starts_with("executor") && exited && log.contains("Address already in use") {
+            if log.contains("Address already in use") {
                 lost.push(name.clone());
             }
         }

@@ -53,10 +53,8 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<f64> {
         return None;
     }
     // nginx's `$request_time` and `$upstream_response_time` (`%.3f`): one shape, read at once.
-    if let [s, b'.', ms @ ..] = b
-        && let [m1, m2, m3] = *ms
-    {
-        let [s, m1, m2, m3] = [*s, m1, m2, m3].map(|c| c.wrapping_sub(b'0'));
+    if let [s, b'.', m1, m2, m3] = *b {
+        let [s, m1, m2, m3] = [s, m1, m2, m3].map(|c| c.wrapping_sub(b'0'));
         if s <= 9 && m1 <= 9 && m2 <= 9 && m3 <= 9 {
             let millis = u32::from(s) * 1000 + u32::from(m1) * 100 + u32::from(m2) * 10 + u32::from(m3);
             return Some(f64::from(millis) / POW10[3]);
