@@ -229,6 +229,19 @@ fn find_near(b: &[u8], from: usize, byte: u8) -> Option<usize> {
     b.get(from..)?.iter().position(|&c| c == byte).map(|i| from + i)
 }
 
+/// The status code at `from` when it is the usual three digits followed by a space.
+#[inline]
+fn three_digits_and_space(b: &[u8], from: usize) -> Option<u16> {
+    let four: [u8; 4] = b.get(from..from + 4)?.try_into().ok()?;
+    let word = u32::from_le_bytes(four);
+    // Low three bytes digits (high nibble 3, low nibble at most 9), top byte a space.
+    let digits = (word & 0x00f0_f0f0 == 0x0030_3030) && ((word & 0x000f_0f0f) + 0x0006_0606) & 0x0010_1010 == 0;
+    (digits && word >> 24 == u32::from(b' ')).then(|| {
+        let [d1, d2, d3, _] = four.map(|c| u16::from(c & 0x0f));
+        d1 * 100 + d2 * 10 + d3
+    })
+}
+
 #[inline]
 fn dash_is_null(s: &str) -> Option<&str> {
     if s == "-" { None } else { Some(s) }
@@ -256,11 +269,17 @@ impl crate::LineParser for AccessLogParser {
         // client_ip SP ident SP user SP [ts]
         let sp1 =
             crate::words::find_byte_near::<b' '>(b, 0).ok_or_else(|| syntax("no space after the client address"))?;
-        let sp2 = find_near(b, sp1 + 1, b' ').ok_or_else(|| syntax("no ident field"))?;
-        let lb = find_near(b, sp2 + 1, b'[').ok_or_else(|| syntax("no [timestamp]"))?;
-        if lb < sp2 + 2 || b[lb - 1] != b' ' {
-            return Err(syntax("no space before [timestamp]"));
-        }
+        // Most servers log no ident and no user: ` - - [` read in one comparison.
+        let (sp2, lb) = if b.get(sp1..sp1 + 6) == Some(b" - - [") {
+            (sp1 + 2, sp1 + 5)
+        } else {
+            let sp2 = find_near(b, sp1 + 1, b' ').ok_or_else(|| syntax("no ident field"))?;
+            let lb = find_near(b, sp2 + 1, b'[').ok_or_else(|| syntax("no [timestamp]"))?;
+            if lb < sp2 + 2 || b[lb - 1] != b' ' {
+                return Err(syntax("no space before [timestamp]"));
+            }
+            (sp2, lb)
+        };
         let rb = if b.get(lb + 27) == Some(&b']') {
             lb + 27
         } else {
@@ -286,13 +305,19 @@ impl crate::LineParser for AccessLogParser {
             return Err(syntax("no status after the request"));
         }
         let st0 = rq1 + 2;
-        let st1 = find_near(b, st0, b' ').ok_or_else(|| syntax("no bytes field after the status"))?;
-        let status = parse_u64(&b[st0..st1]).filter(|&s| s <= u16::MAX as u64).ok_or_else(|| {
-            Reject::new(
-                RejectReason::BadField,
-                format!("status {} is not a number", crate::escape::quote_excerpt(&b[st0..st1], 20)),
-            )
-        })?;
+        let (st1, status) = match three_digits_and_space(b, st0) {
+            Some(status) => (st0 + 3, status),
+            None => {
+                let st1 = find_near(b, st0, b' ').ok_or_else(|| syntax("no bytes field after the status"))?;
+                let status = parse_u64(&b[st0..st1]).and_then(|s| u16::try_from(s).ok()).ok_or_else(|| {
+                    Reject::new(
+                        RejectReason::BadField,
+                        format!("status {} is not a number", crate::escape::quote_excerpt(&b[st0..st1], 20)),
+                    )
+                })?;
+                (st1, status)
+            }
+        };
         let by0 = st1 + 1;
         let by1 = crate::words::find_byte_near::<b' '>(b, by0).unwrap_or(b.len());
         let bytes_text = &b[by0..by1];
@@ -341,9 +366,17 @@ impl crate::LineParser for AccessLogParser {
                 pos = next;
             }
         }
-        // Validate (and convert) typed trailing fields before anything is appended.
+        // Validate (and convert) typed trailing fields before anything is appended; a field
+        // whose column is not projected is only checked, and nginx's `d.ddd` needs no more
+        // than a look at its five bytes.
         for (i, field) in self.trailing_fields.iter_mut().enumerate() {
             let ty = self.trailing[i];
+            if ty == ColumnType::Float64
+                && !out.wants(FIXED_COLUMNS + i)
+                && crate::convert::is_nginx_seconds(&b[field.start..field.end])
+            {
+                continue;
+            }
             if ty == ColumnType::Float64
                 && let Some(v) = crate::convert::plain_decimal(&b[field.start..field.end])
             {
@@ -381,7 +414,7 @@ impl crate::LineParser for AccessLogParser {
             }
         }
         if let Some(c) = out.column(STATUS) {
-            c.append_u64(Some(status));
+            c.append_u16(status);
         }
         if let Some(c) = out.column(BYTES) {
             c.append_u64(bytes);
@@ -550,6 +583,47 @@ mod tests {
         assert_eq!(infer_trailing(&mixed), expected, "only `-` seen: text, which never rejects");
         assert_eq!(infer_trailing(&[head]), [], "no trailing fields");
         assert_eq!(infer_trailing(&["garbage"]), default_trailing(), "nothing parsed: the timing pair");
+    }
+
+    proptest::proptest! {
+        /// The three-digit status read agrees with the general one wherever it answers.
+        #[test]
+        fn three_digit_statuses_read_as_digits_read(bytes in proptest::prop_oneof![
+            // The neighbours of the digits (`/` and `:`) where a digit should be.
+            proptest::strategy::Strategy::prop_map(proptest::string::string_regex("[0-9/:]{3}[ 0-9]?x?").unwrap(), String::into_bytes),
+            proptest::collection::vec(proptest::num::u8::ANY, 0..6),
+        ]) {
+            let reference = match bytes.as_slice() {
+                [a, b, c, b' ', ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => {
+                    std::str::from_utf8(&bytes[..3]).ok().and_then(|t| t.parse::<u16>().ok())
+                }
+                _ => None,
+            };
+            proptest::prop_assert_eq!(three_digits_and_space(&bytes, 0), reference);
+        }
+
+        /// Whatever the projection, a line is a row or a reject alike, with the same status:
+        /// the shortcuts for ` - - [`, a three-digit status and an unprojected `d.ddd` only
+        /// skip work.
+        #[test]
+        fn projection_never_changes_what_is_a_row(
+            who in proptest::sample::select(vec!["- -", "- alice", "alice -", "-  -", "-", "--", "- - -", ""]),
+            status in proptest::sample::select(vec!["200", "20", "2000", "2x0", "099", "65535", "65536", "-", "404"]),
+            timing in proptest::string::string_regex(r"[0-9]\.[0-9x]{3}|[0-9.a-]{0,6}").unwrap(),
+        ) {
+            let line = format!(r#"10.0.0.1 {who} [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" {status} 12 "-" "ua" {timing}"#);
+            let all: Vec<usize> = (0..13).collect();
+            let (full, full_rejects) = parse_all(&[&line], &all);
+            let (status_only, status_rejects) = parse_all(&[&line], &[7]);
+            let reasons = |r: &[Reject]| r.iter().map(|r| r.reason).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(reasons(&full_rejects), reasons(&status_rejects), "{}", line);
+            proptest::prop_assert_eq!(full[7].len(), status_only[0].len());
+            if full[7].len() == 1 {
+                let read = full[7].as_primitive::<UInt16Type>().value(0);
+                proptest::prop_assert_eq!(read, status_only[0].as_primitive::<UInt16Type>().value(0));
+                proptest::prop_assert_eq!(Some(read), status.parse::<u16>().ok(), "{}", line);
+            }
+        }
     }
 
     #[test]

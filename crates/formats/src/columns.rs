@@ -239,6 +239,15 @@ impl ColumnBuilder {
         }
     }
 
+    /// Appends a small unsigned integer (a status code) to an integer column.
+    #[inline]
+    pub fn append_u16(&mut self, v: u16) {
+        match self {
+            ColumnBuilder::Uint16(b) => b.append_value(v),
+            b => b.append_u64(Some(u64::from(v))),
+        }
+    }
+
     /// Appends an optional float to a float column.
     pub fn append_f64(&mut self, v: Option<f64>) {
         match (self, v) {

@@ -80,6 +80,18 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<f64> {
     Some(mantissa as f64 / POW10[fraction_digits])
 }
 
+/// Whether `b` is nginx's `$request_time` shape, `d.ddd`: a number [`plain_decimal`] reads,
+/// checked without computing it (for a column that is validated but not projected).
+#[inline]
+pub(crate) fn is_nginx_seconds(b: &[u8]) -> bool {
+    let Ok(&[s, ref rest @ ..]) = <&[u8; 5]>::try_from(b) else {
+        return false;
+    };
+    // `.` then three digits, as one word: each digit's high nibble 3 and low nibble at most 9.
+    let word = u32::from_le_bytes(*rest);
+    s.is_ascii_digit() && word & 0xf0f0_f0ff == 0x3030_302e && ((word & 0x0f0f_0f00) + 0x0606_0600) & 0x1010_1000 == 0
+}
+
 /// Converts `text` to a value of type `ty`. For non-string types an empty text or `-` is null.
 /// The error is a short explanation, e.g. `"abc" is not an integer`.
 pub fn convert_text<'a>(text: &'a str, ty: ColumnType, opts: &ConvertOptions) -> Result<Value<'a>, String> {
@@ -163,6 +175,28 @@ mod tests {
                         || text.bytes().filter(|&c| c == b'.').count() > 1 || !text.bytes().any(|c| c.is_ascii_digit()),
                     "{} is a plain decimal", text
                 ),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The check of nginx's `d.ddd` says yes exactly for five bytes of that shape, each
+        /// of which the plain-decimal reader reads.
+        #[test]
+        fn nginx_seconds_are_five_bytes_of_one_shape(
+            text in proptest::prop_oneof![
+                // Digits, their neighbours (`/`, `:`) and hex digits where a digit should be.
+                proptest::strategy::Strategy::prop_map(
+                    proptest::string::string_regex("[0-9a-f/:][.,][0-9a-f/:]{3}[0-9]?").unwrap(),
+                    String::into_bytes,
+                ),
+                proptest::collection::vec(proptest::num::u8::ANY, 0..7),
+            ],
+        ) {
+            let shape = matches!(*text, [s, b'.', m1, m2, m3] if [s, m1, m2, m3].iter().all(u8::is_ascii_digit));
+            proptest::prop_assert_eq!(is_nginx_seconds(&text), shape);
+            if shape {
+                proptest::prop_assert!(plain_decimal(&text).is_some());
             }
         }
     }
