@@ -94,6 +94,8 @@ pub struct LineReader<R> {
     /// whole lines validated in bulk.
     valid_start: usize,
     valid_end: usize,
+    /// Where the `\n`s after `pos` are, found a window at a time.
+    newlines: NewlineIndex,
 }
 
 impl<R: Read> LineReader<R> {
@@ -122,6 +124,7 @@ impl<R: Read> LineReader<R> {
             skip_pending: skip_partial_first_line,
             valid_start: 0,
             valid_end: 0,
+            newlines: NewlineIndex::new(),
         }
     }
 
@@ -135,6 +138,8 @@ impl<R: Read> LineReader<R> {
         if self.eof {
             return Ok(false);
         }
+        // The bytes indexed may move or be overwritten from here on.
+        self.newlines.clear();
         if self.pos > 0 && self.filled == self.buf.len() {
             self.buf.copy_within(self.pos..self.filled, 0);
             self.buf_offset += self.pos as u64;
@@ -205,10 +210,8 @@ impl<R: Read> LineReader<R> {
         }
         let mut searched = 0; // bytes after pos known to hold no '\n'
         loop {
-            let window = &self.buf[self.pos + searched..self.filled];
-            if let Some(i) = memchr::memchr(b'\n', window) {
+            if let Some(end) = self.newlines.find(&self.buf[..self.filled], self.pos + searched) {
                 let start = self.pos;
-                let end = self.pos + searched + i;
                 self.pos = end + 1;
                 if end >= self.valid_end {
                     self.validate_from(start);
@@ -274,6 +277,140 @@ impl<R: Read> LineReader<R> {
         self.head.extend_from_slice(&self.buf[self.pos..self.filled.min(self.pos + TOO_LONG_HEAD)]);
         let (len, terminated) = self.skip_through_newline()?;
         Ok(Line::TooLong { head: &self.head, offset, len, terminated })
+    }
+}
+
+/// Bytes indexed at a time: 64 words of newline bits (in L1 with the bytes they describe).
+const WINDOW: usize = 64 * 64;
+
+/// The `\n`s of a window of the buffer as bits (bit k of word w: byte `start + 64w + k`),
+/// found with the widest vectors the CPU has, so that finding the end of each line is a
+/// bit scan instead of a `memchr` call, whose set-up costs more than a short line's scan.
+struct NewlineIndex {
+    /// The buffer index of the window's first byte.
+    start: usize,
+    /// Whole 64-byte words indexed (0: no window).
+    words: usize,
+    bits: [u64; WINDOW / 64],
+    /// Fills one word of `bits` per 64 bytes of its input.
+    index: fn(&[u8], &mut [u64]),
+}
+
+impl NewlineIndex {
+    fn new() -> Self {
+        NewlineIndex { start: 0, words: 0, bits: [0; WINDOW / 64], index: newline_bits_fn() }
+    }
+
+    /// Forgets the window (its bytes are about to move or be overwritten).
+    fn clear(&mut self) {
+        self.words = 0;
+    }
+
+    /// The index of the first `\n` in `buf` at or after `from`; `buf` holds the same bytes
+    /// as when the window was indexed, up to its end (the reader clears the index whenever
+    /// its buffer's bytes move).
+    #[inline]
+    fn find(&mut self, buf: &[u8], mut from: usize) -> Option<usize> {
+        loop {
+            let end = self.start + self.words * 64;
+            if from >= self.start && from < end {
+                let mut word = (from - self.start) / 64;
+                let mut bits = self.bits[word] & (u64::MAX << ((from - self.start) % 64));
+                while bits == 0 {
+                    word += 1;
+                    if word == self.words {
+                        break;
+                    }
+                    bits = self.bits[word];
+                }
+                if bits != 0 {
+                    return Some(self.start + word * 64 + bits.trailing_zeros() as usize);
+                }
+                from = end;
+            }
+            // Index the next window; bytes short of a whole word are searched directly.
+            let words = (buf.len().saturating_sub(from) / 64).min(WINDOW / 64);
+            if words == 0 {
+                return memchr::memchr(b'\n', buf.get(from..)?).map(|i| from + i);
+            }
+            (self.index)(&buf[from..from + words * 64], &mut self.bits[..words]);
+            self.start = from;
+            self.words = words;
+        }
+    }
+}
+
+/// The newline indexer for this CPU: AVX2 where it is there, else SSE2 (every x86-64), else
+/// a portable loop.
+fn newline_bits_fn() -> fn(&[u8], &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            return x86::newline_bits_avx2;
+        }
+        x86::newline_bits_sse2
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        newline_bits_portable
+    }
+}
+
+/// Bit k of `out[w]` set when byte `64w + k` of `bytes` is `\n` (`bytes` is 64 bytes a word).
+#[cfg_attr(
+    all(target_arch = "x86_64", not(test)),
+    expect(dead_code, reason = "the path of other targets, tested on every target")
+)]
+fn newline_bits_portable(bytes: &[u8], out: &mut [u64]) {
+    for (chunk, word) in bytes.chunks_exact(64).zip(out) {
+        *word = chunk.iter().enumerate().fold(0, |bits, (k, &c)| bits | (u64::from(c == b'\n') << k));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::{
+        __m128i, __m256i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8, _mm256_cmpeq_epi8,
+        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+
+    /// [`super::newline_bits_portable`] with SSE2, which every x86-64 CPU has.
+    pub(super) fn newline_bits_sse2(bytes: &[u8], out: &mut [u64]) {
+        for (chunk, word) in bytes.chunks_exact(64).zip(out) {
+            let mut bits = 0u64;
+            for (k, part) in chunk.chunks_exact(16).enumerate() {
+                // SAFETY: SSE2 is part of every x86-64 target; `part` is 16 readable bytes,
+                // and the load has no alignment requirement.
+                let found = unsafe {
+                    let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)))
+                };
+                bits |= u64::from(found as u16) << (16 * k);
+            }
+            *word = bits;
+        }
+    }
+
+    /// [`super::newline_bits_portable`] with AVX2; chosen only where the CPU has AVX2.
+    pub(super) fn newline_bits_avx2(bytes: &[u8], out: &mut [u64]) {
+        // SAFETY: `newline_bits_fn` hands this function out only after detecting AVX2.
+        unsafe { newline_bits_avx2_enabled(bytes, out) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn newline_bits_avx2_enabled(bytes: &[u8], out: &mut [u64]) {
+        let newline = _mm256_set1_epi8(b'\n' as i8);
+        for (chunk, word) in bytes.chunks_exact(64).zip(out) {
+            // SAFETY: `chunk` is 64 readable bytes, two unaligned 32-byte loads.
+            let (low, high) = unsafe {
+                let low = _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>());
+                let high = _mm256_loadu_si256(chunk.as_ptr().add(32).cast::<__m256i>());
+                (low, high)
+            };
+            let low = _mm256_movemask_epi8(_mm256_cmpeq_epi8(low, newline)) as u32;
+            let high = _mm256_movemask_epi8(_mm256_cmpeq_epi8(high, newline)) as u32;
+            *word = u64::from(low) | (u64::from(high) << 32);
+        }
     }
 }
 
@@ -343,6 +480,53 @@ mod tests {
                 lines += 1;
             }
             assert_eq!(lines, 200);
+        }
+    }
+
+    proptest::proptest! {
+        /// Lines are what splitting at every `\n` gives, whatever the block size and however
+        /// lines fall across the newline index's words and windows.
+        #[test]
+        fn lines_are_the_bytes_between_newlines(
+            data in proptest::collection::vec(proptest::prop_oneof![
+                20 => b'a'..=b'z', 1 => proptest::strategy::Just(b'\n'), 1 => proptest::num::u8::ANY,
+            ], 0..20_000),
+            block in proptest::sample::select(vec![1usize, 7, 64, 100, 4096, 5000, 1 << 20]),
+        ) {
+            let mut expected: Vec<(String, u64)> = Vec::new();
+            let mut offset = 0u64;
+            for piece in data.split(|&c| c == b'\n') {
+                expected.push((String::from_utf8_lossy(piece).into_owned(), offset));
+                offset += piece.len() as u64 + 1;
+            }
+            if data.last().is_none_or(|&c| c == b'\n') {
+                expected.pop(); // no line after a final `\n` (or in no bytes)
+            }
+            proptest::prop_assert_eq!(collect(&data, block, 1 << 21, false), expected);
+        }
+
+        /// Every newline indexer finds the newlines a byte-by-byte look finds.
+        #[test]
+        fn newline_indexers_agree(data in proptest::collection::vec(proptest::prop_oneof![
+            4 => proptest::num::u8::ANY, 1 => proptest::strategy::Just(b'\n'),
+        ], 0..1000)) {
+            let words = data.len() / 64;
+            let mut portable = vec![0u64; words];
+            newline_bits_portable(&data[..words * 64], &mut portable);
+            for (w, bits) in portable.iter().enumerate() {
+                for k in 0..64 {
+                    proptest::prop_assert_eq!(bits >> k & 1 == 1, data[64 * w + k] == b'\n');
+                }
+            }
+            let mut chosen = vec![0u64; words];
+            newline_bits_fn()(&data[..words * 64], &mut chosen);
+            proptest::prop_assert_eq!(&chosen, &portable);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let mut sse2 = vec![0u64; words];
+                x86::newline_bits_sse2(&data[..words * 64], &mut sse2);
+                proptest::prop_assert_eq!(&sse2, &portable);
+            }
         }
     }
 
