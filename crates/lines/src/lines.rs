@@ -1,7 +1,8 @@
 //! Splitting a byte stream into lines with their byte offsets, in bounded memory.
 //!
-//! A [`LineReader`] reads blocks, finds `\n` with memchr and hands out each line with the byte
-//! offset of its first byte. Lines longer than `max_line_bytes` are not buffered: they come out
+//! A [`LineReader`] reads blocks, finds each `\n` in a bit index of the newlines of the next
+//! few kilobytes (built with vector compares) and hands out each line with the byte offset of
+//! its first byte. Lines longer than `max_line_bytes` are not buffered: they come out
 //! as [`Line::TooLong`] with their first bytes and their length. A final line without `\n`
 //! counts. For a byte range of a file, the reader starts one byte early and drops the partial
 //! first line, and the caller stops at the first line starting at or after the range end: a
