@@ -1,8 +1,8 @@
 //! Splitting a byte stream into lines with their byte offsets, in bounded memory.
 //!
 //! A [`LineReader`] reads blocks, finds each `\n` in a bit index of the newlines of the next
-//! few kilobytes (built with vector compares) and hands out each line with the byte offset of
-//! its first byte. Lines longer than `max_line_bytes` are not buffered: they come out
+//! few kilobytes (built with AVX2 compares; `memchr` per line where the CPU has no AVX2) and
+//! hands out each line with the byte offset of its first byte. Lines longer than `max_line_bytes` are not buffered: they come out
 //! as [`Line::TooLong`] with their first bytes and their length. A final line without `\n`
 //! counts. For a byte range of a file, the reader starts one byte early and drops the partial
 //! first line, and the caller stops at the first line starting at or after the range end: a
@@ -284,17 +284,22 @@ impl<R: Read> LineReader<R> {
 /// Bytes indexed at a time: 64 words of newline bits (in L1 with the bytes they describe).
 const WINDOW: usize = 64 * 64;
 
+/// Sets bit k of `out[w]` when byte `64w + k` of its input (64 bytes a word) is `\n`.
+type IndexNewlines = fn(&[u8], &mut [u64]);
+
 /// The `\n`s of a window of the buffer as bits (bit k of word w: byte `start + 64w + k`),
-/// found with the widest vectors the CPU has, so that finding the end of each line is a
-/// bit scan instead of a `memchr` call, whose set-up costs more than a short line's scan.
+/// found with AVX2 where the CPU has it, so that finding the end of each line is a bit scan
+/// instead of a `memchr` call, whose set-up costs more than a short line's scan. Without
+/// AVX2 each end is found by `memchr` (SSE2 or NEON inside), which 16-byte vectors would
+/// not beat by enough to be worth a second indexer.
 struct NewlineIndex {
     /// The buffer index of the window's first byte.
     start: usize,
     /// Whole 64-byte words indexed (0: no window).
     words: usize,
     bits: [u64; WINDOW / 64],
-    /// Fills one word of `bits` per 64 bytes of its input.
-    index: fn(&[u8], &mut [u64]),
+    /// Fills one word of `bits` per 64 bytes of its input; `None`: no index, `memchr`.
+    index: Option<IndexNewlines>,
 }
 
 impl NewlineIndex {
@@ -312,6 +317,9 @@ impl NewlineIndex {
     /// its buffer's bytes move).
     #[inline]
     fn find(&mut self, buf: &[u8], mut from: usize) -> Option<usize> {
+        let Some(index) = self.index else {
+            return memchr::memchr(b'\n', buf.get(from..)?).map(|i| from + i);
+        };
         loop {
             let end = self.start + self.words * 64;
             if from >= self.start && from < end {
@@ -334,65 +342,28 @@ impl NewlineIndex {
             if words == 0 {
                 return memchr::memchr(b'\n', buf.get(from..)?).map(|i| from + i);
             }
-            (self.index)(&buf[from..from + words * 64], &mut self.bits[..words]);
+            index(&buf[from..from + words * 64], &mut self.bits[..words]);
             self.start = from;
             self.words = words;
         }
     }
 }
 
-/// The newline indexer for this CPU: AVX2 where it is there, else SSE2 (every x86-64), else
-/// a portable loop.
-fn newline_bits_fn() -> fn(&[u8], &mut [u64]) {
+/// The newline indexer for this CPU: AVX2 where it is there, else none (`memchr` per line).
+fn newline_bits_fn() -> Option<IndexNewlines> {
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") {
-            return x86::newline_bits_avx2;
-        }
-        x86::newline_bits_sse2
+    if std::is_x86_feature_detected!("avx2") {
+        return Some(x86::newline_bits_avx2);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        newline_bits_portable
-    }
-}
-
-/// Bit k of `out[w]` set when byte `64w + k` of `bytes` is `\n` (`bytes` is 64 bytes a word).
-#[cfg_attr(
-    all(target_arch = "x86_64", not(test)),
-    expect(dead_code, reason = "the path of other targets, tested on every target")
-)]
-fn newline_bits_portable(bytes: &[u8], out: &mut [u64]) {
-    for (chunk, word) in bytes.chunks_exact(64).zip(out) {
-        *word = chunk.iter().enumerate().fold(0, |bits, (k, &c)| bits | (u64::from(c == b'\n') << k));
-    }
+    None
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use std::arch::x86_64::{
-        __m128i, __m256i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8, _mm256_cmpeq_epi8,
-        _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
-    };
+    use std::arch::x86_64::{__m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8};
 
-    /// [`super::newline_bits_portable`] with SSE2, which every x86-64 CPU has.
-    pub(super) fn newline_bits_sse2(bytes: &[u8], out: &mut [u64]) {
-        for (chunk, word) in bytes.chunks_exact(64).zip(out) {
-            let mut bits = 0u64;
-            for (k, part) in chunk.chunks_exact(16).enumerate() {
-                // SAFETY: SSE2 is part of every x86-64 target; `part` is 16 readable bytes,
-                // and the load has no alignment requirement.
-                let found = unsafe {
-                    let v = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
-                    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)))
-                };
-                bits |= u64::from(found as u16) << (16 * k);
-            }
-            *word = bits;
-        }
-    }
-
-    /// [`super::newline_bits_portable`] with AVX2; chosen only where the CPU has AVX2.
+    /// Bit k of `out[w]` set when byte `64w + k` of `bytes` is `\n` (`bytes` is 64 bytes a
+    /// word); handed out by `newline_bits_fn` only where the CPU has AVX2.
     pub(super) fn newline_bits_avx2(bytes: &[u8], out: &mut [u64]) {
         // SAFETY: `newline_bits_fn` hands this function out only after detecting AVX2.
         unsafe { newline_bits_avx2_enabled(bytes, out) }
@@ -420,7 +391,19 @@ mod tests {
     use super::*;
 
     fn collect(data: &[u8], block: usize, max: usize, skip: bool) -> Vec<(String, u64)> {
+        collect_with(data, block, max, skip, newline_bits_fn())
+    }
+
+    /// [`collect`] with the ends of lines found by `index` (`None`: by `memchr`).
+    fn collect_with(
+        data: &[u8],
+        block: usize,
+        max: usize,
+        skip: bool,
+        index: Option<IndexNewlines>,
+    ) -> Vec<(String, u64)> {
         let mut r = LineReader::new(data, 0, block, max, skip);
+        r.newlines.index = index;
         let mut out = vec![];
         while let Some(l) = r.next_line().unwrap() {
             out.push(match l {
@@ -503,30 +486,25 @@ mod tests {
             if data.last().is_none_or(|&c| c == b'\n') {
                 expected.pop(); // no line after a final `\n` (or in no bytes)
             }
-            proptest::prop_assert_eq!(collect(&data, block, 1 << 21, false), expected);
+            proptest::prop_assert_eq!(collect(&data, block, 1 << 21, false), expected.clone());
+            proptest::prop_assert_eq!(collect_with(&data, block, 1 << 21, false, None), expected);
         }
 
-        /// Every newline indexer finds the newlines a byte-by-byte look finds.
+        /// The AVX2 indexer (where the CPU has it) marks exactly the newlines.
+        #[cfg(target_arch = "x86_64")]
         #[test]
-        fn newline_indexers_agree(data in proptest::collection::vec(proptest::prop_oneof![
+        fn avx2_newline_bits_are_the_newlines(data in proptest::collection::vec(proptest::prop_oneof![
             4 => proptest::num::u8::ANY, 1 => proptest::strategy::Just(b'\n'),
         ], 0..1000)) {
-            let words = data.len() / 64;
-            let mut portable = vec![0u64; words];
-            newline_bits_portable(&data[..words * 64], &mut portable);
-            for (w, bits) in portable.iter().enumerate() {
-                for k in 0..64 {
-                    proptest::prop_assert_eq!(bits >> k & 1 == 1, data[64 * w + k] == b'\n');
+            if std::is_x86_feature_detected!("avx2") {
+                let words = data.len() / 64;
+                let mut bits = vec![0u64; words];
+                x86::newline_bits_avx2(&data[..words * 64], &mut bits);
+                for (w, word) in bits.iter().enumerate() {
+                    for k in 0..64 {
+                        proptest::prop_assert_eq!(word >> k & 1 == 1, data[64 * w + k] == b'\n');
+                    }
                 }
-            }
-            let mut chosen = vec![0u64; words];
-            newline_bits_fn()(&data[..words * 64], &mut chosen);
-            proptest::prop_assert_eq!(&chosen, &portable);
-            #[cfg(target_arch = "x86_64")]
-            {
-                let mut sse2 = vec![0u64; words];
-                x86::newline_bits_sse2(&data[..words * 64], &mut sse2);
-                proptest::prop_assert_eq!(&sse2, &portable);
             }
         }
     }
