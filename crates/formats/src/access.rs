@@ -14,7 +14,7 @@ use memchr::memchr;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType, Value};
-use crate::convert::{ConvertOptions, convert_text};
+use crate::convert::{ConvertOptions, typed_cell};
 use crate::reject::{Reject, RejectReason, syntax};
 use crate::time::ClfClock;
 
@@ -366,26 +366,14 @@ impl crate::LineParser for AccessLogParser {
                 pos = next;
             }
         }
-        // Validate (and convert) typed trailing fields before anything is appended; a field
-        // whose column is not projected is only checked, and nginx's `d.ddd` needs no more
-        // than a look at its five bytes.
+        // Validate typed trailing fields before anything is appended; those whose column is
+        // not projected are only checked.
         for (i, field) in self.trailing_fields.iter_mut().enumerate() {
             let ty = self.trailing[i];
-            if ty == ColumnType::Float64
-                && !out.wants(FIXED_COLUMNS + i)
-                && crate::convert::is_nginx_seconds(&b[field.start..field.end])
-            {
-                continue;
-            }
-            if ty == ColumnType::Float64
-                && let Some(v) = crate::convert::plain_decimal(&b[field.start..field.end])
-            {
-                // What nginx writes (`0.012`), read without the general conversion's call.
-                field.value = Cell::Float(v);
-            } else if ty != ColumnType::String {
-                field.value = convert_text(&line[field.start..field.end], ty, &self.convert)
-                    .map(Cell::typed)
-                    .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
+            if ty != ColumnType::String {
+                field.value =
+                    typed_cell(&line[field.start..field.end], ty, &self.convert, out.wants(FIXED_COLUMNS + i))
+                        .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
             }
         }
 
@@ -473,10 +461,17 @@ mod tests {
     use arrow_array::types::{Float64Type, TimestampMicrosecondType, UInt16Type, UInt64Type};
 
     fn parse_all(lines: &[&str], projection: &[usize]) -> (Vec<arrow_array::ArrayRef>, Vec<Reject>) {
-        let opts = AccessOptions::default();
-        let cols = access_columns(&opts);
+        parse_with(&AccessOptions::default(), lines, projection)
+    }
+
+    fn parse_with(
+        opts: &AccessOptions,
+        lines: &[&str],
+        projection: &[usize],
+    ) -> (Vec<arrow_array::ArrayRef>, Vec<Reject>) {
+        let cols = access_columns(opts);
         let mut out = BatchBuilder::new(&cols, projection, 8);
-        let mut p = AccessLogParser::new(&opts);
+        let mut p = AccessLogParser::new(opts);
         let mut rejects = vec![];
         for l in lines {
             match p.parse(l, &mut out) {
@@ -623,6 +618,31 @@ mod tests {
                 proptest::prop_assert_eq!(read, status_only[0].as_primitive::<UInt16Type>().value(0));
                 proptest::prop_assert_eq!(Some(read), status.parse::<u16>().ok(), "{}", line);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Typed trailing fields of every type decide row or reject alike whether their
+        /// columns are built (converted) or not (only checked).
+        #[test]
+        fn unprojected_typed_fields_are_checked_like_projected_ones(
+            fields in proptest::collection::vec(proptest::sample::select(vec![
+                "-", "", "0", "17", "-3", "1.5", "0.012", "9.99x", "true", "no", "yes1", "65535", "65536",
+                "1e3", "abc", "2026-10-10T13:55:36Z", "2026-13-10T13:55:36Z",
+            ]), 0..6),
+        ) {
+            let types = [ColumnType::Int64, ColumnType::Bool, ColumnType::Uint16, ColumnType::Float64, ColumnType::Timestamp];
+            let opts = AccessOptions::with_trailing(
+                types.iter().enumerate().map(|(i, &ty)| ColumnSpec::new(format!("t{i}"), ty)).collect(),
+            );
+            let quoted: Vec<String> = fields.iter().map(|f| if f.is_empty() { "\"\"".into() } else { f.to_string() }).collect();
+            let line = format!(r#"10.0.0.1 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 12 "-" "ua" {}"#, quoted.join(" "));
+            let all: Vec<usize> = (0..FIXED_COLUMNS + types.len()).collect();
+            let (full, full_rejects) = parse_with(&opts, &[&line], &all);
+            let (status_only, status_rejects) = parse_with(&opts, &[&line], &[STATUS]);
+            let reasons = |r: &[Reject]| r.iter().map(|r| (r.reason, r.detail.clone())).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(reasons(&full_rejects), reasons(&status_rejects), "{}", line);
+            proptest::prop_assert_eq!(full[STATUS].len(), status_only[0].len(), "{}", line);
         }
     }
 

@@ -1,6 +1,6 @@
 //! Text → typed [`Value`] conversion shared by the user-configurable formats.
 
-use crate::columns::{ColumnType, Value};
+use crate::columns::{Cell, ColumnType, Value};
 use crate::time::{DateCache, SecondCache, TimeLayout, TimeRules, TimestampFormat};
 
 /// How to read text into a typed value: the source's time rules and how timestamps are written.
@@ -90,6 +90,25 @@ pub(crate) fn is_nginx_seconds(b: &[u8]) -> bool {
     // `.` then three digits, as one word: each digit's high nibble 3 and low nibble at most 9.
     let word = u32::from_le_bytes(*rest);
     s.is_ascii_digit() && word & 0xf0f0_f0ff == 0x3030_302e && ((word & 0x0f0f_0f00) + 0x0606_0600) & 0x1010_1000 == 0
+}
+
+/// A typed field of a line read for its row: converted when its column is `kept`, else only
+/// checked, so that a line is a row or a reject alike whatever the query projects (a field
+/// not kept comes back as [`Cell::Null`], never appended). Same answer as [`convert_text`];
+/// a plain decimal is read in line, and nginx's `d.ddd` seconds not kept need only a look at
+/// their five bytes.
+#[inline]
+pub(crate) fn typed_cell(text: &str, ty: ColumnType, opts: &ConvertOptions, kept: bool) -> Result<Cell, String> {
+    if ty == ColumnType::Float64 {
+        let b = text.as_bytes();
+        if !kept && is_nginx_seconds(b) {
+            return Ok(Cell::Null);
+        }
+        if let Some(v) = plain_decimal(b) {
+            return Ok(Cell::Float(v));
+        }
+    }
+    convert_text(text, ty, opts).map(Cell::typed)
 }
 
 /// Converts `text` to a value of type `ty`. For non-string types an empty text or `-` is null.

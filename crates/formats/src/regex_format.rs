@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::FormatError;
 use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType};
-use crate::convert::{ConvertOptions, convert_text};
+use crate::convert::{ConvertOptions, typed_cell};
 use crate::multiline::MultilineSpec;
 use crate::regex_linear::LinearPattern;
 use crate::reject::{Reject, RejectReason};
@@ -157,14 +157,14 @@ impl crate::LineParser for RegexParser {
         if !walked && self.compiled.regex.captures_read(&mut self.locations, line).is_none() {
             return Err(Reject::new(RejectReason::RegexMismatch, "the line does not match the format's pattern"));
         }
-        // Every typed group is converted (validated), whatever the query builds; text needs
-        // no check. Then the projected columns are appended.
+        // Every typed group is validated, whatever the query builds (and converted when its
+        // column is projected); text needs no check. Then the projected columns are appended.
         for &i in &self.compiled.typed_columns {
             let ty = self.compiled.columns[i].column_type;
             let cell = match self.group(walked, self.compiled.group_of_column[i]) {
                 None => Cell::Null,
-                Some((s, e)) => match convert_text(&line[s..e], ty, &self.convert) {
-                    Ok(value) => Cell::typed(value),
+                Some((s, e)) => match typed_cell(&line[s..e], ty, &self.convert, out.wants(i)) {
+                    Ok(cell) => cell,
                     Err(detail) => {
                         let reason = if ty == ColumnType::Timestamp {
                             RejectReason::BadTimestamp
