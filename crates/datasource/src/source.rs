@@ -11,10 +11,10 @@ use datafusion::physical_expr::projection::ProjectionExprs;
 use datafusion::physical_expr_common::sort_expr::LexOrdering;
 use datafusion::physical_plan::DisplayFormatType;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
-use datafusion_datasource::TableSchema;
 use datafusion_datasource::file_groups::{FileGroup, FileGroupPartitioner};
 use datafusion_datasource::file_stream::FileOpener;
 use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
+use datafusion_datasource::{PartitionedFile, TableSchema};
 use object_store::ObjectStore;
 
 use crate::accounting::ScanCounters;
@@ -200,15 +200,7 @@ impl FileSource for LogSource {
         }
         let (packed, plain): (Vec<_>, Vec<_>) =
             config.file_groups.iter().flat_map(|g| g.iter().cloned()).partition(|f| self.options.is_compressed(f));
-        let mut groups = if plain.is_empty() {
-            vec![]
-        } else {
-            FileGroupPartitioner::new()
-                .with_target_partitions(target_partitions)
-                .with_repartition_file_min_size(repartition_file_min_size)
-                .repartition_file_groups(&[FileGroup::new(plain.clone())])
-                .unwrap_or_else(|| FileGroup::new(plain).split_files(target_partitions))
-        };
+        let mut groups = plain_groups(plain, target_partitions, repartition_file_min_size);
         let mut packed = packed;
         packed.sort_by_key(|f| std::cmp::Reverse(f.object_meta.size));
         for file in packed {
@@ -225,5 +217,100 @@ impl FileSource for LogSource {
         let mut out = config.clone();
         out.file_groups = groups;
         Ok(Some(out))
+    }
+}
+
+/// Byte ranges each partition's share of the plain files is cut into, at most. Partitions
+/// take the next unread range, in file order, from a queue they share (DataFusion's file
+/// stream work stealing), so a partition slowed by another process on its core, or by a
+/// denser stretch of the file, leaves its last ranges to the others instead of finishing
+/// alone. Where partitions do not share (a cluster's tasks), each reads its consecutive part.
+const RANGES_PER_PARTITION: u64 = 32;
+
+/// The smallest range cut for balance alone: a range reads up to one read block (1 MiB) past
+/// its end to finish its last line, so ranges this long keep that under 3 % of the reading.
+const MIN_BALANCING_RANGE: u64 = 32 << 20;
+
+/// The plain files in `partitions` groups: split into byte ranges when they are at least
+/// `min_size` bytes in all (DataFusion's `repartition_file_min_size`), into more ranges than
+/// partitions where each stays at least [`MIN_BALANCING_RANGE`] long; else whole files.
+fn plain_groups(plain: Vec<PartitionedFile>, partitions: usize, min_size: usize) -> Vec<FileGroup> {
+    if plain.is_empty() {
+        return vec![];
+    }
+    let total: u64 = plain.iter().map(|f| f.effective_size()).sum();
+    FileGroupPartitioner::new()
+        .with_target_partitions(range_count(total, partitions))
+        .with_repartition_file_min_size(min_size)
+        .repartition_file_groups(&[FileGroup::new(plain.clone())])
+        .map(|ranges| consecutive(ranges, partitions))
+        .unwrap_or_else(|| FileGroup::new(plain).split_files(partitions))
+}
+
+/// How many byte ranges `total` plain bytes are cut into for `partitions` partitions: one
+/// per partition, and more (up to [`RANGES_PER_PARTITION`] each) while every range stays at
+/// least [`MIN_BALANCING_RANGE`] bytes.
+fn range_count(total: u64, partitions: usize) -> usize {
+    let partitions = partitions.max(1) as u64;
+    (total / MIN_BALANCING_RANGE).clamp(partitions, partitions * RANGES_PER_PARTITION) as usize
+}
+
+/// Joins `ranges` (in file order) into `partitions` groups of consecutive ranges, with equal
+/// numbers of ranges (to one): each partition starts on its own part of the files.
+fn consecutive(ranges: Vec<FileGroup>, partitions: usize) -> Vec<FileGroup> {
+    let count = ranges.len();
+    let mut groups: Vec<Vec<_>> = vec![Vec::new(); partitions.clamp(1, count.max(1))];
+    let parts = groups.len();
+    for (i, range) in ranges.into_iter().enumerate() {
+        groups[i * parts / count].extend(range.into_inner());
+    }
+    groups.into_iter().filter(|g| !g.is_empty()).map(FileGroup::new).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_many_only_where_each_stays_big() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(range_count(24 * MIB, 4), 4, "a small table: one range per partition");
+        assert_eq!(range_count(512 * MIB, 2), 16, "32 MiB ranges");
+        assert_eq!(range_count(5120 * MIB, 2), 64, "at most 32 per partition");
+        assert_eq!(range_count(0, 0), 1);
+    }
+
+    #[test]
+    fn a_big_file_is_cut_into_consecutive_ranges_that_cover_it_once() {
+        let size = 5u64 << 30;
+        let groups = plain_groups(vec![PartitionedFile::new("big.log", size)], 2, 1 << 20);
+        assert_eq!(groups.len(), 2, "one group per partition");
+        let ranges: Vec<(u64, u64)> = groups
+            .iter()
+            .flat_map(|g| g.iter())
+            .map(|f| f.range.as_ref().map(|r| (r.start as u64, r.end as u64)).unwrap())
+            .collect();
+        assert_eq!(ranges.len(), 64);
+        assert_eq!(groups[0].len(), 32);
+        assert_eq!(ranges[0].0, 0);
+        assert_eq!(ranges.last().unwrap().1, size);
+        assert!(ranges.windows(2).all(|w| w[0].1 == w[1].0), "each range starts where the last ended");
+
+        let small = plain_groups(vec![PartitionedFile::new("small.log", 1000)], 2, 1 << 20);
+        assert_eq!(small.len(), 1, "under the minimum size a file is not split");
+        assert!(small[0].iter().all(|f| f.range.is_none()));
+    }
+
+    #[test]
+    fn consecutive_ranges_keep_file_order_and_every_range_once() {
+        let ranges: Vec<FileGroup> =
+            (0..7).map(|i| FileGroup::new(vec![PartitionedFile::new(format!("f{i}"), 10)])).collect();
+        let names = |groups: &[FileGroup]| -> Vec<Vec<String>> {
+            groups.iter().map(|g| g.iter().map(|f| f.object_meta.location.to_string()).collect()).collect()
+        };
+        assert_eq!(names(&consecutive(ranges.clone(), 2)), [vec!["f0", "f1", "f2", "f3"], vec!["f4", "f5", "f6"]]);
+        assert_eq!(names(&consecutive(ranges.clone(), 10)).len(), 7, "never an empty group");
+        assert_eq!(names(&consecutive(ranges, 1)), [vec!["f0", "f1", "f2", "f3", "f4", "f5", "f6"]]);
+        assert!(consecutive(vec![], 2).is_empty());
     }
 }

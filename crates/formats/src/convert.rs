@@ -97,7 +97,7 @@ pub(crate) fn is_nginx_seconds(b: &[u8]) -> bool {
 /// not kept comes back as [`Cell::Null`], never appended). Same answer as [`convert_text`];
 /// a plain decimal is read in line, and nginx's `d.ddd` seconds not kept need only a look at
 /// their five bytes.
-#[inline]
+#[inline(always)]
 pub(crate) fn typed_cell(text: &str, ty: ColumnType, opts: &ConvertOptions, kept: bool) -> Result<Cell, String> {
     if ty == ColumnType::Float64 {
         let b = text.as_bytes();
@@ -108,6 +108,13 @@ pub(crate) fn typed_cell(text: &str, ty: ColumnType, opts: &ConvertOptions, kept
             return Ok(Cell::Float(v));
         }
     }
+    converted_cell(text, ty, opts)
+}
+
+/// [`typed_cell`]'s general case, out of line so that the fast paths stay small enough to
+/// inline into every parser's loop.
+#[inline(never)]
+fn converted_cell(text: &str, ty: ColumnType, opts: &ConvertOptions) -> Result<Cell, String> {
     convert_text(text, ty, opts).map(Cell::typed)
 }
 
