@@ -168,6 +168,17 @@ impl FileSource for LogSource {
         datafusion::physical_plan::apply_expression_roots(self.projection.source.iter(), f)
     }
 
+    /// The shared work queue's order: files read whole by one partition (compressed streams)
+    /// first, the largest first, then the byte ranges in file order, so that the short ranges
+    /// fill the other partitions around a long decompression and the scan ends together
+    /// instead of with one partition decompressing alone.
+    fn reorder_files(&self, files: Vec<PartitionedFile>) -> Vec<PartitionedFile> {
+        let (mut whole, ranges): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| self.options.is_compressed(f));
+        whole.sort_by_key(|f| std::cmp::Reverse(f.object_meta.size));
+        whole.extend(ranges);
+        whole
+    }
+
     /// Splits plain files into byte ranges; each compressed file goes whole to the lightest
     /// group (a compressed stream can only be read from its start).
     fn repartitioned(
