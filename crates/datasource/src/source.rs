@@ -313,6 +313,43 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_starts_with_whole_files_largest_first_then_ranges_in_order() {
+        let spec = logfusion_formats::FormatSpec::parse_name("access").expect("built-in format");
+        let format = logfusion_formats::ResolvedFormat::resolve(spec, Default::default(), &[]).expect("resolves");
+        let options = LogTableOptions {
+            table: "t".into(),
+            format: Arc::new(format),
+            kind: TableKind::Rows,
+            max_line_bytes: 1 << 20,
+            compressed: Arc::new(["sniffed".to_string()].into()),
+            decoding: logfusion_lines::Decoding::Utf8,
+            sorted_by: None,
+            read_block: 1 << 20,
+        };
+        let source = LogSource::new(TableSchema::from(options.format.schema()), Arc::new(options));
+        let file = |name: &str, size| PartitionedFile::new(name.to_string(), size);
+        let queue = vec![
+            file("a.log", 100).with_range(0, 50),
+            file("old.log.gz", 10),
+            file("a.log", 100).with_range(50, 100),
+            file("older.log.zst", 30),
+            file("sniffed", 20),
+        ];
+        let order: Vec<String> = source
+            .reorder_files(queue)
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}{}",
+                    f.object_meta.location,
+                    f.range.as_ref().map_or(String::new(), |r| format!("@{}", r.start))
+                )
+            })
+            .collect();
+        assert_eq!(order, ["older.log.zst", "sniffed", "old.log.gz", "a.log@0", "a.log@50"]);
+    }
+
+    #[test]
     fn consecutive_ranges_keep_file_order_and_every_range_once() {
         let ranges: Vec<FileGroup> =
             (0..7).map(|i| FileGroup::new(vec![PartitionedFile::new(format!("f{i}"), 10)])).collect();
