@@ -252,6 +252,31 @@ fn last_line(source: &Source<'_>, size: u64) -> Option<String> {
     text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim_end_matches('\r').to_string())
 }
 
+/// Bytes a range asks for at a time once past its end, where only the rest of its last line
+/// is wanted.
+const PAST_END_READ: u64 = 64 * 1024;
+
+/// The reader of a byte range of a plain file: once its reads reach the range's end it asks
+/// for at most [`PAST_END_READ`] bytes at a time, so a range reads little more than its own
+/// bytes, instead of up to a whole read block more.
+struct SoftEnd<R> {
+    inner: R,
+    /// Absolute offset of the next byte.
+    offset: u64,
+    /// Where the range ends: lines starting here belong to the next range.
+    end: u64,
+}
+
+impl<R: Read> Read for SoftEnd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let allowed = self.end.saturating_sub(self.offset).saturating_add(PAST_END_READ);
+        let len = buf.len().min(usize::try_from(allowed).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..len])?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 /// Runs the scan of one file or range on the current (blocking) thread.
 fn run_scan(
     raw: Box<dyn Read + Send>,
@@ -272,6 +297,9 @@ fn run_scan(
                 first_line_no = 0;
             }
         }
+    }
+    if let (true, Some(end)) = (plan.plain, job.end) {
+        raw = Box::new(SoftEnd { inner: raw, offset: plan.first, end });
     }
     let publish = plan.plain && plan.output.needs_line_numbers() && plan.file.object_meta.size > BLOCK;
     if publish {
