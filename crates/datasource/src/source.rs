@@ -238,8 +238,9 @@ impl FileSource for LogSource {
 /// alone. Where partitions do not share (a cluster's tasks), each reads its consecutive part.
 const RANGES_PER_PARTITION: u64 = 32;
 
-/// The smallest range cut for balance alone: a range reads up to one read block (1 MiB) past
-/// its end to finish its last line, so ranges this long keep that under 3 % of the reading.
+/// The smallest range cut for balance alone: each range costs an open, a read buffer, a
+/// partial first line and last batch, and a little reading past its end (see the opener's
+/// `SoftEnd`), all negligible against this many bytes.
 const MIN_BALANCING_RANGE: u64 = 32 << 20;
 
 /// The plain files in `partitions` groups: split into byte ranges when they are at least
