@@ -14,9 +14,10 @@ use memchr::memchr;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType, Value};
-use crate::convert::{ConvertOptions, typed_cell};
+use crate::convert::{ConvertOptions, plainly_valid, typed_cell};
 use crate::reject::{Reject, RejectReason, syntax};
 use crate::time::ClfClock;
+use crate::words::QuoteCursor;
 
 const TS: usize = 0;
 const CLIENT_IP: usize = 1;
@@ -209,9 +210,15 @@ struct TrailingField {
 /// Index of the closing `"` of a quoted field starting at `from` (just after the opening quote),
 /// honouring backslash escapes.
 #[inline]
-fn closing_quote(b: &[u8], mut from: usize) -> Option<usize> {
+fn closing_quote(b: &[u8], from: usize) -> Option<usize> {
+    closing_quote_after(b, from, &mut QuoteCursor::new())
+}
+
+/// [`closing_quote`] for one of a line's quoted fields in turn, through the line's `quotes`.
+#[inline(always)]
+fn closing_quote_after(b: &[u8], mut from: usize, quotes: &mut QuoteCursor) -> Option<usize> {
     loop {
-        let i = crate::words::find_quote_or_backslash(b, from)?;
+        let i = quotes.find(b, from)?;
         if b[i] == b'"' {
             return Some(i);
         }
@@ -299,7 +306,8 @@ impl crate::LineParser for AccessLogParser {
             return Err(syntax("no quoted request after the timestamp"));
         }
         let rq0 = rb + 3;
-        let rq1 = closing_quote(b, rq0).ok_or_else(|| syntax("unclosed quoted request"))?;
+        let mut quotes = QuoteCursor::new();
+        let rq1 = closing_quote_after(b, rq0, &mut quotes).ok_or_else(|| syntax("unclosed quoted request"))?;
         // SP status SP bytes
         if b.get(rq1 + 1) != Some(&b' ') {
             return Err(syntax("no status after the request"));
@@ -341,12 +349,12 @@ impl crate::LineParser for AccessLogParser {
                 return Err(syntax("no quoted referer after the bytes field"));
             }
             let rf0 = by1 + 2;
-            let rf1 = closing_quote(b, rf0).ok_or_else(|| syntax("unclosed quoted referer"))?;
+            let rf1 = closing_quote_after(b, rf0, &mut quotes).ok_or_else(|| syntax("unclosed quoted referer"))?;
             if b.get(rf1 + 1) != Some(&b' ') || b.get(rf1 + 2) != Some(&b'"') {
                 return Err(syntax("no quoted user agent after the referer"));
             }
             let ua0 = rf1 + 3;
-            let ua1 = closing_quote(b, ua0).ok_or_else(|| syntax("unclosed quoted user agent"))?;
+            let ua1 = closing_quote_after(b, ua0, &mut quotes).ok_or_else(|| syntax("unclosed quoted user agent"))?;
             referer = Some(rf0..rf1);
             user_agent = Some(ua0..ua1);
             let mut pos = ua1 + 1;
@@ -356,7 +364,8 @@ impl crate::LineParser for AccessLogParser {
                 }
                 pos += 1;
                 let (start, end, next) = if b.get(pos) == Some(&b'"') {
-                    let e = closing_quote(b, pos + 1).ok_or_else(|| syntax("unclosed quoted trailing field"))?;
+                    let e = closing_quote_after(b, pos + 1, &mut quotes)
+                        .ok_or_else(|| syntax("unclosed quoted trailing field"))?;
                     (pos + 1, e, e + 1)
                 } else {
                     let e = crate::words::find_byte_near::<b' '>(b, pos).unwrap_or(b.len());
@@ -370,11 +379,14 @@ impl crate::LineParser for AccessLogParser {
         // not projected are only checked.
         for (i, field) in self.trailing_fields.iter_mut().enumerate() {
             let ty = self.trailing[i];
-            if ty != ColumnType::String {
-                field.value =
-                    typed_cell(&line[field.start..field.end], ty, &self.convert, out.wants(FIXED_COLUMNS + i))
-                        .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
+            let kept = out.wants(FIXED_COLUMNS + i);
+            // The common case (nginx's `d.ddd` seconds, not projected) leaves the field as it
+            // is: nothing is stored for a value never appended.
+            if ty == ColumnType::String || (!kept && plainly_valid(&b[field.start..field.end], ty)) {
+                continue;
             }
+            field.value = typed_cell(&line[field.start..field.end], ty, &self.convert, kept)
+                .map_err(|d| Reject::new(RejectReason::BadField, format!("trailing field {}: {d}", i + 1)))?;
         }
 
         if let Some(c) = out.column(TS) {

@@ -92,6 +92,13 @@ pub(crate) fn is_nginx_seconds(b: &[u8]) -> bool {
     s.is_ascii_digit() && word & 0xf0f0_f0ff == 0x3030_302e && ((word & 0x0f0f_0f00) + 0x0606_0600) & 0x1010_1000 == 0
 }
 
+/// Whether `b` is a valid value of type `ty` by a look that needs no conversion (nginx's
+/// `d.ddd` seconds for a float); `false` says only that the look was not enough.
+#[inline(always)]
+pub(crate) fn plainly_valid(b: &[u8], ty: ColumnType) -> bool {
+    ty == ColumnType::Float64 && is_nginx_seconds(b)
+}
+
 /// A typed field of a line read for its row: converted when its column is `kept`, else only
 /// checked, so that a line is a row or a reject alike whatever the query projects (a field
 /// not kept comes back as [`Cell::Null`], never appended). Same answer as [`convert_text`];
@@ -101,7 +108,7 @@ pub(crate) fn is_nginx_seconds(b: &[u8]) -> bool {
 pub(crate) fn typed_cell(text: &str, ty: ColumnType, opts: &ConvertOptions, kept: bool) -> Result<Cell, String> {
     if ty == ColumnType::Float64 {
         let b = text.as_bytes();
-        if !kept && is_nginx_seconds(b) {
+        if !kept && plainly_valid(b, ty) {
             return Ok(Cell::Null);
         }
         if let Some(v) = plain_decimal(b) {
