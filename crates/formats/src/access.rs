@@ -631,9 +631,7 @@ mod tests {
                 proptest::prop_assert_eq!(Some(read), status.parse::<u16>().ok(), "{}", line);
             }
         }
-    }
 
-    proptest::proptest! {
         /// Typed trailing fields of every type decide row or reject alike whether their
         /// columns are built (converted) or not (only checked).
         #[test]
@@ -656,6 +654,65 @@ mod tests {
             proptest::prop_assert_eq!(reasons(&full_rejects), reasons(&status_rejects), "{}", line);
             proptest::prop_assert_eq!(full[STATUS].len(), status_only[0].len(), "{}", line);
         }
+
+        /// Quoted fields full of quotes and backslashes, at every alignment (a user name of 0
+        /// to 70 bytes shifts them across the 64-byte blocks the quotes are found in): the
+        /// line parses alike at every shift, and where a byte-by-byte scan ends each field
+        /// where it was written, it is a row with the referer and user agent as written.
+        #[test]
+        fn quoted_fields_end_where_a_byte_scan_ends_them(
+            request in quoted_text(20),
+            referer in quoted_text(20),
+            agent in quoted_text(40),
+            shift in 0usize..70,
+        ) {
+            let line_for = |user: &str| format!(r#"10.0.0.1 - {user} [10/Oct/2026:13:55:36 +0000] "{request}" 200 12 "{referer}" "{agent}""#);
+            let texts = |line: &str| {
+                let (cols, rejects) = parse_all(&[line], &[REFERER, USER_AGENT]);
+                let text = |c: usize| (cols[c].len() == 1 && cols[c].is_valid(0)).then(|| cols[c].as_string::<i32>().value(0).to_string());
+                (text(0), text(1), rejects.iter().map(|r| (r.reason, r.detail.clone())).collect::<Vec<_>>())
+            };
+            let user = "u".repeat(shift.max(1));
+            let line = line_for(&user);
+            let got = texts(&line);
+            proptest::prop_assert_eq!(&got, &texts(&line_for("alice")), "{}", line);
+            // Where a plain scan (a backslash skips the byte after it) ends each field.
+            let close = |b: &[u8], mut i: usize| {
+                while i < b.len() {
+                    match b[i] {
+                        b'"' => return Some(i),
+                        b'\\' => i += 2,
+                        _ => i += 1,
+                    }
+                }
+                None
+            };
+            let b = line.as_bytes();
+            let rq0 = line.find(" \"").map(|i| i + 2);
+            let rq1 = rq0.and_then(|i| close(b, i));
+            let rf0 = rq0.map(|i| i + request.len() + 10);
+            let ua0 = rf0.map(|i| i + referer.len() + 3);
+            let as_written = rq1 == rq0.map(|i| i + request.len())
+                && rf0.and_then(|i| close(b, i)) == rf0.map(|i| i + referer.len())
+                && ua0.and_then(|i| close(b, i)) == Some(b.len() - 1);
+            if as_written {
+                let shown = |t: &str| (t != "-").then(|| t.to_string());
+                proptest::prop_assert_eq!(got, (shown(&referer), shown(&agent), vec![]), "{}", line);
+            }
+        }
+    }
+
+    /// Text for a quoted field: mostly plain bytes and escapes (`\\`, `\"`, `\a`), now and
+    /// then a bare `"` or a lone `\` that ends the field early or escapes its closing quote.
+    fn quoted_text(tokens: usize) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::{Just, Strategy};
+        let token = proptest::prop_oneof![
+            40 => "[ab ]{1,4}",
+            20 => r#"\\[\\"ab]"#,
+            1 => Just("\"".to_string()),
+            1 => Just("\\".to_string()),
+        ];
+        proptest::collection::vec(token, 0..tokens).prop_map(|t| t.concat())
     }
 
     #[test]
