@@ -58,7 +58,8 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
-    fn new(size: u64) -> LineIndex {
+    /// An index of a file of `size` bytes that knows no block yet.
+    pub(crate) fn new(size: u64) -> LineIndex {
         LineIndex { blocks: Mutex::new(vec![Block::Unknown; size.div_ceil(BLOCK) as usize]), changed: Condvar::new() }
     }
 
@@ -162,37 +163,33 @@ pub fn count_blocks(mut reader: impl Read, first: usize, end: usize) -> io::Resu
     Ok(counts)
 }
 
-/// A reader that counts the newlines of the index blocks it reads whole and publishes them to
-/// the file's index as it passes each block's end (so a scan helps later scans for free).
-pub struct PublishingReader<R> {
-    inner: R,
+/// Counts the newlines of the index blocks a sequential read passes whole and publishes each
+/// block's count to the file's index as the read passes the block's end (so a scan helps
+/// later scans for free). The read's offset is its owner's: [`BlockPublisher::passed`] is
+/// told where each piece starts.
+pub struct BlockPublisher {
     index: Arc<LineIndex>,
-    /// Absolute offset of the next byte.
-    offset: u64,
-    /// Newlines seen in the current block, or `None` when the reader joined it mid-block.
+    /// Newlines seen in the current block, or `None` when the read joined it mid-block.
     current: Option<u64>,
 }
 
-impl<R> PublishingReader<R> {
-    /// Wraps `inner`, whose next byte is at absolute offset `offset` of the file.
-    pub fn new(inner: R, index: Arc<LineIndex>, offset: u64) -> Self {
-        PublishingReader { inner, index, offset, current: offset.is_multiple_of(BLOCK).then_some(0) }
+impl BlockPublisher {
+    /// A publisher for a read whose first byte is at absolute offset `offset` of the file.
+    pub fn new(index: Arc<LineIndex>, offset: u64) -> Self {
+        BlockPublisher { index, current: offset.is_multiple_of(BLOCK).then_some(0) }
     }
-}
 
-impl<R: Read> Read for PublishingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut data = &buf[..n];
+    /// Takes the next bytes of the read, `data`, which start at absolute offset `offset`.
+    pub fn passed(&mut self, mut offset: u64, mut data: &[u8]) {
         while !data.is_empty() {
-            let block = self.offset / BLOCK;
-            let room = ((block + 1) * BLOCK - self.offset) as usize;
+            let block = offset / BLOCK;
+            let room = ((block + 1) * BLOCK - offset) as usize;
             let (here, rest) = data.split_at(room.min(data.len()));
             if let Some(count) = self.current.as_mut() {
                 *count += memchr::memchr_iter(b'\n', here).count() as u64;
             }
-            self.offset += here.len() as u64;
-            if self.offset.is_multiple_of(BLOCK) {
+            offset += here.len() as u64;
+            if offset.is_multiple_of(BLOCK) {
                 if let Some(count) = self.current {
                     self.index.publish(block as usize, count);
                 }
@@ -200,7 +197,6 @@ impl<R: Read> Read for PublishingReader<R> {
             }
             data = rest;
         }
-        Ok(n)
     }
 }
 
@@ -241,9 +237,11 @@ mod tests {
         // A scan joining 10 bytes into block 1 and reading to the end of block 2: block 1 is
         // not whole, block 2 is.
         let start = BLOCK as usize + 10;
-        let mut r = PublishingReader::new(&d[start..], index.clone(), start as u64);
-        let mut sink = vec![0u8; 3 * BLOCK as usize - start];
-        std::io::Read::read_exact(&mut r, &mut sink).unwrap();
+        let mut publisher = BlockPublisher::new(index.clone(), start as u64);
+        // In pieces of 50 bytes, some crossing a block's end.
+        for (k, piece) in d[start..3 * BLOCK as usize].chunks(50).enumerate() {
+            publisher.passed((start + 50 * k) as u64, piece);
+        }
         let got = index
             .newlines_before(4, |first, end| {
                 assert!((first, end) == (0, 2) || (first, end) == (3, 4), "block 2 is known: {first}..{end}");

@@ -21,7 +21,7 @@ use object_store::{GetOptions, GetRange, ObjectStore};
 use crate::accounting::ScanCounters;
 use crate::archive::ArchiveMember;
 use crate::error::Error;
-use crate::line_index::{BLOCK, LineIndex, PublishingReader, count_blocks};
+use crate::line_index::{BLOCK, BlockPublisher, LineIndex, count_blocks};
 use crate::location::display_name;
 use crate::reading::{CountingReader, FailingReader, check_unchanged, reader_of, skip_bom};
 use crate::scan::health::HealthSink;
@@ -256,22 +256,34 @@ fn last_line(source: &Source<'_>, size: u64) -> Option<String> {
 /// is wanted.
 const PAST_END_READ: u64 = 64 * 1024;
 
-/// The reader of a byte range of a plain file: once its reads reach the range's end it asks
-/// for at most [`PAST_END_READ`] bytes at a time, so a range reads little more than its own
-/// bytes, instead of up to a whole read block more.
-struct SoftEnd<R> {
+/// The reader of a plain file from a known absolute offset, which keeps that offset for the
+/// two jobs that need it: a byte range's soft end (once its reads reach the range's end it
+/// asks for at most [`PAST_END_READ`] bytes at a time, so a range reads little more than its
+/// own bytes, instead of up to a whole read block more), and the publishing of the newline
+/// counts of the index blocks it reads whole.
+struct PlainReader<R> {
     inner: R,
     /// Absolute offset of the next byte.
     offset: u64,
-    /// Where the range ends: lines starting here belong to the next range.
-    end: u64,
+    /// Where the range ends (lines starting here belong to the next range); `None`: the file's end.
+    end: Option<u64>,
+    /// Publishes the newline counts of the blocks read whole, where line numbers are wanted.
+    publisher: Option<BlockPublisher>,
 }
 
-impl<R: Read> Read for SoftEnd<R> {
+impl<R: Read> Read for PlainReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let allowed = self.end.saturating_sub(self.offset).saturating_add(PAST_END_READ);
-        let len = buf.len().min(usize::try_from(allowed).unwrap_or(usize::MAX));
+        let len = match self.end {
+            Some(end) => {
+                let allowed = end.saturating_sub(self.offset).saturating_add(PAST_END_READ);
+                buf.len().min(usize::try_from(allowed).unwrap_or(usize::MAX))
+            }
+            None => buf.len(),
+        };
         let n = self.inner.read(&mut buf[..len])?;
+        if let Some(publisher) = self.publisher.as_mut() {
+            publisher.passed(self.offset, &buf[..n]);
+        }
         self.offset += n as u64;
         Ok(n)
     }
@@ -298,13 +310,12 @@ fn run_scan(
             }
         }
     }
-    if let (true, Some(end)) = (plan.plain, job.end) {
-        raw = Box::new(SoftEnd { inner: raw, offset: plan.first, end });
-    }
     let publish = plan.plain && plan.output.needs_line_numbers() && plan.file.object_meta.size > BLOCK;
-    if publish {
-        let index = LineIndex::of(source.store_url.as_str(), &plan.file.object_meta);
-        raw = Box::new(PublishingReader::new(raw, index, plan.first));
+    let publisher = publish
+        .then(|| BlockPublisher::new(LineIndex::of(source.store_url.as_str(), &plan.file.object_meta), plan.first));
+    let end = job.end.filter(|_| plan.plain);
+    if end.is_some() || publisher.is_some() {
+        raw = Box::new(PlainReader { inner: raw, offset: plan.first, end, publisher });
     }
     let reader: Box<dyn Read + Send> = if job.range_start > 0 {
         raw
@@ -424,4 +435,44 @@ fn batch_stream(
 
 fn to_u64(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| DataFusionError::Internal(format!("negative file range {v}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_range_reads_little_past_its_end() {
+        let file = vec![b'x'; 1 << 20];
+        // The range [1000, 5000) of the file, read in blocks of 256 KiB.
+        let mut reader = PlainReader { inner: &file[1000..], offset: 1000, end: Some(5000), publisher: None };
+        let mut buf = vec![0; 256 << 10];
+        let reads: Vec<usize> = (0..3).map(|_| reader.read(&mut buf).expect("a slice reads")).collect();
+        let past = PAST_END_READ as usize;
+        assert_eq!(reads, [4000 + past, past, past]);
+        assert_eq!(reader.offset, 1000 + reads.iter().sum::<usize>() as u64);
+    }
+
+    #[test]
+    fn a_plain_read_publishes_the_blocks_it_reads_whole() {
+        // Index blocks are 64 bytes in tests: a newline every 10 bytes, 5 blocks.
+        let file: Vec<u8> = (0..5 * BLOCK).map(|i| if i % 10 == 9 { b'\n' } else { b'x' }).collect();
+        let index = Arc::new(LineIndex::new(file.len() as u64));
+        let start = 70; // in block 1, which is not read whole
+        let publisher = Some(BlockPublisher::new(index.clone(), start));
+        let mut reader = PlainReader { inner: &file[start as usize..], offset: start, end: None, publisher };
+        let mut buf = [0u8; 100]; // reads crossing blocks' ends
+        while reader.read(&mut buf).expect("a slice reads") > 0 {}
+        let mut counted = vec![];
+        let before = index
+            .newlines_before(5, |first, end| {
+                counted.push((first, end));
+                count_blocks(&file[first * BLOCK as usize..end * BLOCK as usize], first, end)
+            })
+            .expect("counts");
+        assert_eq!(before, memchr::memchr_iter(b'\n', &file).count() as u64);
+        assert_eq!(counted, [(0, 2)], "blocks 2, 3 and 4 were published by the read");
+    }
 }

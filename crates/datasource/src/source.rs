@@ -240,7 +240,7 @@ const RANGES_PER_PARTITION: u64 = 32;
 
 /// The smallest range cut for balance alone: each range costs an open, a read buffer, a
 /// partial first line and last batch, and a little reading past its end (see the opener's
-/// `SoftEnd`), all negligible against this many bytes.
+/// `PlainReader`), all negligible against this many bytes.
 const MIN_BALANCING_RANGE: u64 = 32 << 20;
 
 /// The plain files in `partitions` groups: split into byte ranges when they are at least
