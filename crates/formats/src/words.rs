@@ -10,21 +10,31 @@
 )]
 #[inline]
 pub(crate) fn find_byte<const NEEDLE: u8>(bytes: &[u8], from: usize) -> Option<usize> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let needles = 0x0101_0101_0101_0101 * u64::from(NEEDLE);
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        // Bytes equal to the needle become 0; then the high bit of each byte that is 0 is
-        // set (exactly: no borrow crosses bytes).
-        let x = word ^ needles;
-        let zero = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+        // Bytes equal to the needle become 0.
+        let zero = zero_bytes(word ^ splat(NEEDLE));
         if zero != 0 {
             return Some(i + (zero.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
     bytes.get(i..)?.iter().position(|&c| c == NEEDLE).map(|k| i + k)
+}
+
+/// `byte` in each of the eight bytes of a word.
+#[inline(always)]
+const fn splat(byte: u8) -> u64 {
+    0x0101_0101_0101_0101 * byte as u64
+}
+
+/// The high bit of each byte of `x` that is 0, and no other bit (exact: no borrow crosses
+/// bytes).
+#[inline(always)]
+const fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
 /// The index of the first `NEEDLE` byte at or after `from` in `bytes`, for stretches of a few
@@ -136,15 +146,11 @@ fn quote_bits(block: &[u8; 64]) -> u64 {
 )]
 #[inline]
 fn quote_bits_by_words(block: &[u8; 64]) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // The high bit of each byte of `x` that is 0 (exact: no borrow crosses bytes).
-    let zero_bytes = |x: u64| !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
     block.chunks_exact(8).enumerate().fold(0, |bits, (i, word)| {
         let mut w = [0; 8];
         w.copy_from_slice(word);
         let w = u64::from_le_bytes(w);
-        let flags = zero_bytes(w ^ (0x0101_0101_0101_0101 * u64::from(b'"')))
-            | zero_bytes(w ^ (0x0101_0101_0101_0101 * u64::from(b'\\')));
+        let flags = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
         // Gather the eight high bits into one byte: bit 7 of byte j lands on bit 56 + j.
         let byte = ((flags >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
         bits | byte << (8 * i)
@@ -179,14 +185,12 @@ pub(crate) fn find_string_stop(bytes: &[u8], from: usize) -> Option<usize> {
 )]
 #[inline]
 fn find_string_stop_by_words(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    let below = |x: u64, n: u8| x.wrapping_sub(splat(n)) & !x & HIGH;
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let stops =
-            below(word, 0x20) | below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1);
+        let stops = below(word, 0x20) | below(word ^ splat(b'"'), 1) | below(word ^ splat(b'\\'), 1);
         if stops != 0 {
             return Some(i + (stops.trailing_zeros() / 8) as usize);
         }
@@ -289,16 +293,25 @@ mod sse2 {
 mod tests {
     use super::*;
 
+    /// Up to `max_len` bytes: long stretches of plain text (so scans run past whole words and
+    /// vectors), any byte now and then, and the `special` bytes at `weight` against plain
+    /// text's 6.
+    fn text_rich_in(special: &[u8], weight: u32, max_len: usize) -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                6 => b'a'..=b'z',
+                2 => proptest::num::u8::ANY,
+                weight => proptest::sample::select(special.to_vec()),
+            ],
+            0..max_len,
+        )
+    }
+
     proptest::proptest! {
         /// The word scan finds what a byte-by-byte scan finds, from any start.
         #[test]
         fn finds_what_bytes_find(
-            bytes in proptest::collection::vec(proptest::prop_oneof![
-                // Long stretches of plain text, so scans run past whole words and vectors.
-                6 => b'a'..=b'z',
-                2 => proptest::num::u8::ANY,
-                1 => proptest::sample::select(b"\n\"\x0b\x09\x8a\xa2\x22\x80\xff\\\x1f\x20\x5c\x00".to_vec()),
-            ], 0..100),
+            bytes in text_rich_in(b"\n\"\x0b\x09\x8a\xa2\x22\x80\xff\\\x1f\x20\x5c\x00", 1, 100),
             from in 0usize..110,
         ) {
             let by_bytes = |needle: u8| bytes.get(from..).and_then(|rest| rest.iter().position(|&c| c == needle).map(|k| from + k));
@@ -316,11 +329,7 @@ mod tests {
         /// and the portable block test flags what the vector one flags.
         #[test]
         fn quote_cursor_finds_what_bytes_find(
-            bytes in proptest::collection::vec(proptest::prop_oneof![
-                6 => b'a'..=b'z',
-                2 => proptest::num::u8::ANY,
-                2 => proptest::sample::select(b"\"\\\x22\x5c\xa2\xdc\x00".to_vec()),
-            ], 0..300),
+            bytes in text_rich_in(b"\"\\\x22\x5c\xa2\xdc\x00", 2, 300),
             steps in proptest::collection::vec(0usize..90, 1..12),
         ) {
             let by_bytes = |from: usize| bytes.get(from..).and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\').map(|k| from + k));
