@@ -237,7 +237,7 @@ fn find_near(b: &[u8], from: usize, byte: u8) -> Option<usize> {
 }
 
 /// The status code at `from` when it is the usual three digits followed by a space.
-#[inline]
+#[inline(always)]
 fn three_digits_and_space(b: &[u8], from: usize) -> Option<u16> {
     let four: [u8; 4] = b.get(from..from + 4)?.try_into().ok()?;
     let word = u32::from_le_bytes(four);
@@ -247,6 +247,32 @@ fn three_digits_and_space(b: &[u8], from: usize) -> Option<u16> {
         let [d1, d2, d3, _] = four.map(|c| u16::from(c & 0x0f));
         d1 * 100 + d2 * 10 + d3
     })
+}
+
+/// The number at `from` and where the space after it is, when it is one to seven digits
+/// followed by a space (a response size): the eight bytes from `from` read as one word, with
+/// no loop over the digits. `None`: anything else (fewer than eight bytes left, no digits, a
+/// longer number, a non-digit before the space), for the general read to decide.
+#[inline(always)]
+fn short_number_and_space(b: &[u8], from: usize) -> Option<(usize, u64)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let word = u64::from_le_bytes(*b.get(from..)?.first_chunk::<8>()?);
+    // A byte is a digit when its high nibble is 3 and its low nibble at most 9: each test
+    // stays inside its byte (no carries), and `other` is non-zero in the bytes failing one.
+    let other = ((word & (0xf0 * ONES)) ^ (0x30 * ONES)) | (((word & (0x0f * ONES)) + 0x06 * ONES) & (0x10 * ONES));
+    // The high bit of each byte of `other` that is non-zero (again carry-free).
+    let others = (((other & (0x7f * ONES)) + 0x7f * ONES) | other) & (0x80 * ONES);
+    let digits = others.trailing_zeros() as usize / 8; // 8 when all eight are digits
+    if digits == 0 || digits == 8 || b[from + digits] != b' ' {
+        return None;
+    }
+    // The digits' values, the first in the top byte in use, zeros (leading zero digits)
+    // shifted in below: then pairs, quads and the eight combine in three multiplications.
+    let mut v = (word & (0x0f * ONES)) << (8 * (8 - digits));
+    v = (v.wrapping_mul(10 * 256 + 1) >> 8) & 0x00ff_00ff_00ff_00ff;
+    v = (v.wrapping_mul(100 * 65536 + 1) >> 16) & 0x0000_ffff_0000_ffff;
+    v = v.wrapping_mul(10_000 * (1 << 32) + 1) >> 32;
+    Some((from + digits, v))
 }
 
 #[inline]
@@ -327,17 +353,23 @@ impl crate::LineParser for AccessLogParser {
             }
         };
         let by0 = st1 + 1;
-        let by1 = crate::words::find_byte_near::<b' '>(b, by0).unwrap_or(b.len());
-        let bytes_text = &b[by0..by1];
-        let bytes = if bytes_text == b"-" {
-            None
-        } else {
-            Some(parse_u64(bytes_text).ok_or_else(|| {
-                Reject::new(
-                    RejectReason::BadField,
-                    format!("bytes {} is not a number", crate::escape::quote_excerpt(bytes_text, 24)),
-                )
-            })?)
+        let (by1, bytes) = match short_number_and_space(b, by0) {
+            Some((by1, bytes)) => (by1, Some(bytes)),
+            None => {
+                let by1 = crate::words::find_byte_near::<b' '>(b, by0).unwrap_or(b.len());
+                let bytes_text = &b[by0..by1];
+                let bytes = if bytes_text == b"-" {
+                    None
+                } else {
+                    Some(parse_u64(bytes_text).ok_or_else(|| {
+                        Reject::new(
+                            RejectReason::BadField,
+                            format!("bytes {} is not a number", crate::escape::quote_excerpt(bytes_text, 24)),
+                        )
+                    })?)
+                };
+                (by1, bytes)
+            }
         };
         // Optional: SP "referer" SP "user agent" (trailing fields)*
         // Byte ranges of the referer and the user agent: sliced as text only when projected.
@@ -607,6 +639,21 @@ mod tests {
                 _ => None,
             };
             proptest::prop_assert_eq!(three_digits_and_space(&bytes, 0), reference);
+        }
+
+        /// The one-word read of a response size agrees with finding the space and reading
+        /// the digits one by one, wherever it answers, and answers for every short number.
+        #[test]
+        fn short_numbers_read_as_digits_read(bytes in proptest::prop_oneof![
+            // Digits and their neighbours (`/`, `:`) before a space, and what may follow.
+            proptest::strategy::Strategy::prop_map(proptest::string::string_regex("[0-9/:]{0,9} ?[0-9 a\"-]{0,9}").unwrap(), String::into_bytes),
+            proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+        ], from in 0usize..3) {
+            let reference = (from + 8 <= bytes.len()).then(|| find_near(&bytes, from, b' ')).flatten().and_then(|end| {
+                let digits = &bytes[from..end];
+                (1..8).contains(&digits.len()).then(|| parse_u64(digits)).flatten().map(|v| (end, v))
+            });
+            proptest::prop_assert_eq!(short_number_and_space(&bytes, from), reference, "{:?}", bytes);
         }
 
         /// Whatever the projection, a line is a row or a reject alike, with the same status:

@@ -140,6 +140,7 @@ impl LineSink for RowsSink {
         self.layout.parser_projection.clone()
     }
 
+    #[inline]
     fn row(&mut self, line_no: u64, rows: &mut BatchBuilder, emit: &mut Emitter<'_>) -> Result<Flow> {
         if self.layout.wants_lines() {
             self.line_numbers.append_value(line_no);
