@@ -241,12 +241,24 @@ fn find_near(b: &[u8], from: usize, byte: u8) -> Option<usize> {
 fn three_digits_and_space(b: &[u8], from: usize) -> Option<u16> {
     let four: [u8; 4] = b.get(from..from + 4)?.try_into().ok()?;
     let word = u32::from_le_bytes(four);
-    // Low three bytes digits (high nibble 3, low nibble at most 9), top byte a space.
-    let digits = (word & 0x00f0_f0f0 == 0x0030_3030) && ((word & 0x000f_0f0f) + 0x0006_0606) & 0x0010_1010 == 0;
+    let digits = non_digit_bytes(u64::from(word)) & 0x0080_8080 == 0;
     (digits && word >> 24 == u32::from(b' ')).then(|| {
         let [d1, d2, d3, _] = four.map(|c| u16::from(c & 0x0f));
         d1 * 100 + d2 * 10 + d3
     })
+}
+
+/// One in each byte of a word: `0x30 * ONES` is `0x30` in every byte.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// `0x80` in each byte of `word` that is not an ASCII digit, `0` in each that is. A digit's
+/// high nibble is 3 and its low nibble at most 9; every step stays inside its byte (no carry
+/// reaches the next), so eight bytes are tested at once.
+#[inline(always)]
+fn non_digit_bytes(word: u64) -> u64 {
+    // Non-zero in the bytes failing either test.
+    let other = ((word & (0xf0 * ONES)) ^ (0x30 * ONES)) | (((word & (0x0f * ONES)) + 0x06 * ONES) & (0x10 * ONES));
+    (((other & (0x7f * ONES)) + 0x7f * ONES) | other) & (0x80 * ONES)
 }
 
 /// The number at `from` and where the space after it is, when it is one to seven digits
@@ -255,14 +267,8 @@ fn three_digits_and_space(b: &[u8], from: usize) -> Option<u16> {
 /// longer number, a non-digit before the space), for the general read to decide.
 #[inline(always)]
 fn short_number_and_space(b: &[u8], from: usize) -> Option<(usize, u64)> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
     let word = u64::from_le_bytes(*b.get(from..)?.first_chunk::<8>()?);
-    // A byte is a digit when its high nibble is 3 and its low nibble at most 9: each test
-    // stays inside its byte (no carries), and `other` is non-zero in the bytes failing one.
-    let other = ((word & (0xf0 * ONES)) ^ (0x30 * ONES)) | (((word & (0x0f * ONES)) + 0x06 * ONES) & (0x10 * ONES));
-    // The high bit of each byte of `other` that is non-zero (again carry-free).
-    let others = (((other & (0x7f * ONES)) + 0x7f * ONES) | other) & (0x80 * ONES);
-    let digits = others.trailing_zeros() as usize / 8; // 8 when all eight are digits
+    let digits = non_digit_bytes(word).trailing_zeros() as usize / 8; // 8 when all eight are digits
     if digits == 0 || digits == 8 || b[from + digits] != b' ' {
         return None;
     }

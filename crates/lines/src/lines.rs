@@ -348,14 +348,11 @@ impl NewlineIndex {
         Some(self.start + word * 64 + bits.trailing_zeros() as usize)
     }
 
-    /// [`NewlineIndex::find`] past the window indexed: indexes the next windows until one
-    /// holds a `\n` or the buffer ends.
+    /// [`NewlineIndex::find`] when the window indexed holds no `\n` at or after `from`:
+    /// indexes the next windows until one holds one or the buffer ends.
     #[inline(never)]
     fn find_indexing(&mut self, buf: &[u8], mut from: usize, index: IndexNewlines) -> Option<usize> {
         loop {
-            if let Some(found) = self.find_indexed(from) {
-                return Some(found);
-            }
             let end = self.start + self.words * 64;
             if (self.start..end).contains(&from) {
                 from = end; // the window holds no `\n` after `from`
@@ -368,6 +365,9 @@ impl NewlineIndex {
             index(&buf[from..from + words * 64], &mut self.bits[..words]);
             self.start = from;
             self.words = words;
+            if let Some(found) = self.find_indexed(from) {
+                return Some(found);
+            }
         }
     }
 }
