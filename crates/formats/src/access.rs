@@ -17,7 +17,7 @@ use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType, Value};
 use crate::convert::{ConvertOptions, plainly_valid, typed_cell};
 use crate::reject::{Reject, RejectReason, syntax};
 use crate::time::ClfClock;
-use crate::words::QuoteCursor;
+use crate::words::{ONES, QuoteCursor, non_digit_bytes};
 
 const TS: usize = 0;
 const CLIENT_IP: usize = 1;
@@ -246,19 +246,6 @@ fn three_digits_and_space(b: &[u8], from: usize) -> Option<u16> {
         let [d1, d2, d3, _] = four.map(|c| u16::from(c & 0x0f));
         d1 * 100 + d2 * 10 + d3
     })
-}
-
-/// One in each byte of a word: `0x30 * ONES` is `0x30` in every byte.
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// `0x80` in each byte of `word` that is not an ASCII digit, `0` in each that is. A digit's
-/// high nibble is 3 and its low nibble at most 9; every step stays inside its byte (no carry
-/// reaches the next), so eight bytes are tested at once.
-#[inline(always)]
-fn non_digit_bytes(word: u64) -> u64 {
-    // Non-zero in the bytes failing either test.
-    let other = ((word & (0xf0 * ONES)) ^ (0x30 * ONES)) | (((word & (0x0f * ONES)) + 0x06 * ONES) & (0x10 * ONES));
-    (((other & (0x7f * ONES)) + 0x7f * ONES) | other) & (0x80 * ONES)
 }
 
 /// The number at `from` and where the space after it is, when it is one to seven digits

@@ -23,6 +23,19 @@ pub(crate) fn find_byte<const NEEDLE: u8>(bytes: &[u8], from: usize) -> Option<u
     bytes.get(i..)?.iter().position(|&c| c == NEEDLE).map(|k| i + k)
 }
 
+/// One in each byte of a word: `0x30 * ONES` is `0x30` in every byte.
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// `0x80` in each byte of `word` that is not an ASCII digit, `0` in each that is. A digit's
+/// high nibble is 3 and its low nibble at most 9; every step stays inside its byte (no carry
+/// reaches the next), so eight bytes are tested at once.
+#[inline(always)]
+pub(crate) fn non_digit_bytes(word: u64) -> u64 {
+    // Non-zero in the bytes failing either test.
+    let other = ((word & (0xf0 * ONES)) ^ (0x30 * ONES)) | (((word & (0x0f * ONES)) + 0x06 * ONES) & (0x10 * ONES));
+    (((other & (0x7f * ONES)) + 0x7f * ONES) | other) & (0x80 * ONES)
+}
+
 /// `byte` in each of the eight bytes of a word.
 #[inline(always)]
 const fn splat(byte: u8) -> u64 {
