@@ -284,35 +284,44 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-/// Bytes indexed at a time: 64 words of newline bits (in L1 with the bytes they describe).
+/// Bytes indexed at a time: a window whose line ends' list stays in L1 with the bytes.
 const WINDOW: usize = 64 * 64;
 
-/// Sets bit k of `out[w]` when byte `64w + k` of its input (64 bytes a word) is `\n`.
-type IndexNewlines = fn(&[u8], &mut [u64]);
+/// Writes the offsets of the `\n`s of its input (a whole number of 64-byte words, at most
+/// [`WINDOW`] bytes) in order to the start of the second argument, which has room for one
+/// more than the input's length; returns how many there are.
+type IndexNewlines = fn(&[u8], &mut [u32]) -> usize;
 
-/// The `\n`s of a window of the buffer as bits (bit k of word w: byte `start + 64w + k`),
-/// found with AVX2 where the CPU has it, so that finding the end of each line is a bit scan
-/// instead of a `memchr` call, whose set-up costs more than a short line's scan. Without
-/// AVX2 each end is found by `memchr` (SSE2 or NEON inside), which 16-byte vectors would
-/// not beat by enough to be worth a second indexer.
+/// The `\n`s of a window of the buffer as a list of offsets, found with AVX2 where the CPU
+/// has it: finding the end of each line is then reading the next entry, with no branch on
+/// where the line ends (a search through bits or bytes guesses wrong at about every line:
+/// line lengths vary). Without AVX2 each end is found by `memchr` (SSE2 or NEON inside),
+/// which 16-byte vectors would not beat by enough to be worth a second indexer.
 struct NewlineIndex {
     /// The buffer index of the window's first byte.
     start: usize,
-    /// Whole 64-byte words indexed (0: no window).
-    words: usize,
-    bits: [u64; WINDOW / 64],
-    /// Fills one word of `bits` per 64 bytes of its input; `None`: no index, `memchr`.
+    /// Bytes indexed (0: no window).
+    len: usize,
+    /// The window's `\n`s (offsets from `start`, ascending): the first `count` entries.
+    ends: Box<[u32]>,
+    count: usize,
+    /// The first entry at or after the last lookup's start (lookups move forward).
+    next: usize,
+    /// Fills `ends` for a window; `None`: no index, `memchr`.
     index: Option<IndexNewlines>,
 }
 
 impl NewlineIndex {
     fn new() -> Self {
-        NewlineIndex { start: 0, words: 0, bits: [0; WINDOW / 64], index: newline_bits_fn() }
+        let ends = vec![0; WINDOW + 1].into_boxed_slice();
+        NewlineIndex { start: 0, len: 0, ends, count: 0, next: 0, index: newline_ends_fn() }
     }
 
     /// Forgets the window (its bytes are about to move or be overwritten).
     fn clear(&mut self) {
-        self.words = 0;
+        self.len = 0;
+        self.count = 0;
+        self.next = 0;
     }
 
     /// The index of the first `\n` in `buf` at or after `from`; `buf` holds the same bytes
@@ -330,22 +339,20 @@ impl NewlineIndex {
         self.find_indexing(buf, from, index)
     }
 
-    /// The first `\n` at or after `from` in the window indexed, if it is there.
+    /// The first `\n` at or after `from` in the window indexed, if it is there. Reading
+    /// lines in order, the entry before `next` is the last line's end: one step forward.
     #[inline(always)]
-    fn find_indexed(&self, from: usize) -> Option<usize> {
-        if from < self.start || from >= self.start + self.words * 64 {
+    fn find_indexed(&mut self, from: usize) -> Option<usize> {
+        let offset = from.checked_sub(self.start)?;
+        if offset >= self.len {
             return None;
         }
-        let mut word = (from - self.start) / 64;
-        let mut bits = self.bits[word] & (u64::MAX << ((from - self.start) % 64));
-        while bits == 0 {
-            word += 1;
-            if word >= self.words {
-                return None;
-            }
-            bits = self.bits[word];
+        let mut next = self.next;
+        while next < self.count && (self.ends[next] as usize) < offset {
+            next += 1;
         }
-        Some(self.start + word * 64 + bits.trailing_zeros() as usize)
+        self.next = next;
+        (next < self.count).then(|| self.start + self.ends[next] as usize)
     }
 
     /// [`NewlineIndex::find`] when the window indexed holds no `\n` at or after `from`:
@@ -353,18 +360,20 @@ impl NewlineIndex {
     #[inline(never)]
     fn find_indexing(&mut self, buf: &[u8], mut from: usize, index: IndexNewlines) -> Option<usize> {
         loop {
-            let end = self.start + self.words * 64;
+            let end = self.start + self.len;
             if (self.start..end).contains(&from) {
                 from = end; // the window holds no `\n` after `from`
             }
             // Index the next window; bytes short of a whole word are searched directly.
-            let words = (buf.len().saturating_sub(from) / 64).min(WINDOW / 64);
-            if words == 0 {
+            let len = (buf.len().saturating_sub(from) / 64 * 64).min(WINDOW);
+            if len == 0 {
+                self.clear();
                 return memchr::memchr(b'\n', buf.get(from..)?).map(|i| from + i);
             }
-            index(&buf[from..from + words * 64], &mut self.bits[..words]);
+            self.count = index(&buf[from..from + len], &mut self.ends);
             self.start = from;
-            self.words = words;
+            self.len = len;
+            self.next = 0;
             if let Some(found) = self.find_indexed(from) {
                 return Some(found);
             }
@@ -372,11 +381,15 @@ impl NewlineIndex {
     }
 }
 
-/// The newline indexer for this CPU: AVX2 where it is there, else none (`memchr` per line).
-fn newline_bits_fn() -> Option<IndexNewlines> {
+/// The newline indexer for this CPU: AVX2 (with POPCNT and BMI1, which every AVX2 CPU has)
+/// where it is there, else none (`memchr` per line).
+fn newline_ends_fn() -> Option<IndexNewlines> {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        return Some(x86::newline_bits_avx2);
+    if std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("popcnt")
+        && std::is_x86_feature_detected!("bmi1")
+    {
+        return Some(x86::newline_ends_avx2);
     }
     None
 }
@@ -385,17 +398,19 @@ fn newline_bits_fn() -> Option<IndexNewlines> {
 mod x86 {
     use std::arch::x86_64::{__m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8};
 
-    /// Bit k of `out[w]` set when byte `64w + k` of `bytes` is `\n` (`bytes` is 64 bytes a
-    /// word); handed out by `newline_bits_fn` only where the CPU has AVX2.
-    pub(super) fn newline_bits_avx2(bytes: &[u8], out: &mut [u64]) {
-        // SAFETY: `newline_bits_fn` hands this function out only after detecting AVX2.
-        unsafe { newline_bits_avx2_enabled(bytes, out) }
+    /// The offsets of the `\n`s of `bytes` (64 bytes a word) written to `ends` (room for
+    /// `bytes.len() + 1`), and their count; handed out by `newline_ends_fn` only where the
+    /// CPU has AVX2, POPCNT and BMI1.
+    pub(super) fn newline_ends_avx2(bytes: &[u8], ends: &mut [u32]) -> usize {
+        // SAFETY: `newline_ends_fn` hands this function out only after detecting the features.
+        unsafe { newline_ends_avx2_enabled(bytes, ends) }
     }
 
-    #[target_feature(enable = "avx2")]
-    fn newline_bits_avx2_enabled(bytes: &[u8], out: &mut [u64]) {
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    fn newline_ends_avx2_enabled(bytes: &[u8], ends: &mut [u32]) -> usize {
         let newline = _mm256_set1_epi8(b'\n' as i8);
-        for (chunk, word) in bytes.chunks_exact(64).zip(out) {
+        let mut count = 0;
+        for (w, chunk) in bytes.chunks_exact(64).enumerate() {
             // SAFETY: `chunk` is 64 readable bytes, two unaligned 32-byte loads.
             let (low, high) = unsafe {
                 let low = _mm256_loadu_si256(chunk.as_ptr().cast::<__m256i>());
@@ -404,8 +419,22 @@ mod x86 {
             };
             let low = _mm256_movemask_epi8(_mm256_cmpeq_epi8(low, newline)) as u32;
             let high = _mm256_movemask_epi8(_mm256_cmpeq_epi8(high, newline)) as u32;
-            *word = u64::from(low) | (u64::from(high) << 32);
+            let mut bits = u64::from(low) | (u64::from(high) << 32);
+            let base = (64 * w) as u32;
+            let n = bits.count_ones() as usize;
+            // The word's first end is written whether it has one or not (`count` moves past
+            // real ones only, and `ends` has room for one more): words of lines longer than
+            // 64 bytes take no branch on their contents.
+            ends[count] = base + bits.trailing_zeros();
+            if n > 1 {
+                for end in &mut ends[count + 1..count + n] {
+                    bits &= bits - 1;
+                    *end = base + bits.trailing_zeros();
+                }
+            }
+            count += n;
         }
+        count
     }
 }
 
@@ -414,7 +443,7 @@ mod tests {
     use super::*;
 
     fn collect(data: &[u8], block: usize, max: usize, skip: bool) -> Vec<(String, u64)> {
-        collect_with(data, block, max, skip, newline_bits_fn())
+        collect_with(data, block, max, skip, newline_ends_fn())
     }
 
     /// [`collect`] with the ends of lines found by `index` (`None`: by `memchr`).
@@ -513,21 +542,19 @@ mod tests {
             proptest::prop_assert_eq!(collect_with(&data, block, 1 << 21, false, None), expected);
         }
 
-        /// The AVX2 indexer (where the CPU has it) marks exactly the newlines.
-        #[cfg(target_arch = "x86_64")]
+        /// The AVX2 indexer (where the CPU has it) lists exactly the newlines, in order, from
+        /// none to one at every byte.
         #[test]
-        fn avx2_newline_bits_are_the_newlines(data in proptest::collection::vec(proptest::prop_oneof![
-            4 => proptest::num::u8::ANY, 1 => proptest::strategy::Just(b'\n'),
-        ], 0..1000)) {
-            if std::is_x86_feature_detected!("avx2") {
-                let words = data.len() / 64;
-                let mut bits = vec![0u64; words];
-                x86::newline_bits_avx2(&data[..words * 64], &mut bits);
-                for (w, word) in bits.iter().enumerate() {
-                    for k in 0..64 {
-                        proptest::prop_assert_eq!(word >> k & 1 == 1, data[64 * w + k] == b'\n');
-                    }
-                }
+        fn the_newline_indexer_lists_the_newlines(data in proptest::prop_oneof![
+            proptest::collection::vec(proptest::prop_oneof![4 => proptest::num::u8::ANY, 1 => proptest::strategy::Just(b'\n')], 0..1000),
+            proptest::collection::vec(proptest::prop_oneof![1 => proptest::num::u8::ANY, 4 => proptest::strategy::Just(b'\n')], 0..300),
+        ]) {
+            if let Some(index) = newline_ends_fn() {
+                let len = data.len() / 64 * 64;
+                let mut ends = vec![u32::MAX; len + 1];
+                let count = index(&data[..len], &mut ends);
+                let expected: Vec<u32> = (0..len as u32).filter(|&i| data[i as usize] == b'\n').collect();
+                proptest::prop_assert_eq!(&ends[..count], &expected[..]);
             }
         }
     }
