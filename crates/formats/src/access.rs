@@ -17,7 +17,7 @@ use crate::columns::{BatchBuilder, Cell, ColumnSpec, ColumnType, Value};
 use crate::convert::{ConvertOptions, plainly_valid, typed_cell};
 use crate::reject::{Reject, RejectReason, syntax};
 use crate::time::ClfClock;
-use crate::words::{ONES, QuoteCursor, non_digit_bytes};
+use crate::words::{ONES, QuoteCursor, QuoteWindow, non_digit_bytes};
 
 const TS: usize = 0;
 const CLIENT_IP: usize = 1;
@@ -208,15 +208,10 @@ struct TrailingField {
 }
 
 /// Index of the closing `"` of a quoted field starting at `from` (just after the opening quote),
-/// honouring backslash escapes.
-#[inline]
-fn closing_quote(b: &[u8], from: usize) -> Option<usize> {
-    closing_quote_after(b, from, &mut QuoteCursor::new())
-}
-
-/// [`closing_quote`] for one of a line's quoted fields in turn, through the line's `quotes`.
-#[inline(always)]
-fn closing_quote_after(b: &[u8], mut from: usize, quotes: &mut QuoteCursor) -> Option<usize> {
+/// honouring backslash escapes. Out of line: the parser's fast path is [`closing_quote_in`].
+#[inline(never)]
+fn closing_quote(b: &[u8], mut from: usize) -> Option<usize> {
+    let mut quotes = QuoteCursor::new();
     loop {
         let i = quotes.find(b, from)?;
         if b[i] == b'"' {
@@ -226,6 +221,16 @@ fn closing_quote_after(b: &[u8], mut from: usize, quotes: &mut QuoteCursor) -> O
         if from > b.len() {
             return None;
         }
+    }
+}
+
+/// [`closing_quote`], answered from `window` where it holds the answer: the field's first
+/// `"` or `\\` is in it and is a `"` (no escape before the end).
+#[inline(always)]
+fn closing_quote_in(b: &[u8], from: usize, window: Option<&QuoteWindow>) -> Option<usize> {
+    match window.and_then(|w| w.find(from)) {
+        Some(i) if b[i] == b'"' => Some(i),
+        _ => closing_quote(b, from),
     }
 }
 
@@ -325,8 +330,10 @@ impl crate::LineParser for AccessLogParser {
             return Err(syntax("no quoted request after the timestamp"));
         }
         let rq0 = rb + 3;
-        let mut quotes = QuoteCursor::new();
-        let rq1 = closing_quote_after(b, rq0, &mut quotes).ok_or_else(|| syntax("unclosed quoted request"))?;
+        // The request and the referer end within 128 bytes of the request's start in most
+        // lines, the user agent within 128 bytes of its own.
+        let window = QuoteWindow::at(b, rq0);
+        let rq1 = closing_quote_in(b, rq0, window.as_ref()).ok_or_else(|| syntax("unclosed quoted request"))?;
         // SP status SP bytes
         if b.get(rq1 + 1) != Some(&b' ') {
             return Err(syntax("no status after the request"));
@@ -374,12 +381,13 @@ impl crate::LineParser for AccessLogParser {
                 return Err(syntax("no quoted referer after the bytes field"));
             }
             let rf0 = by1 + 2;
-            let rf1 = closing_quote_after(b, rf0, &mut quotes).ok_or_else(|| syntax("unclosed quoted referer"))?;
+            let rf1 = closing_quote_in(b, rf0, window.as_ref()).ok_or_else(|| syntax("unclosed quoted referer"))?;
             if b.get(rf1 + 1) != Some(&b' ') || b.get(rf1 + 2) != Some(&b'"') {
                 return Err(syntax("no quoted user agent after the referer"));
             }
             let ua0 = rf1 + 3;
-            let ua1 = closing_quote_after(b, ua0, &mut quotes).ok_or_else(|| syntax("unclosed quoted user agent"))?;
+            let ua1 = closing_quote_in(b, ua0, QuoteWindow::at(b, ua0).as_ref())
+                .ok_or_else(|| syntax("unclosed quoted user agent"))?;
             referer = Some(rf0..rf1);
             user_agent = Some(ua0..ua1);
             let mut pos = ua1 + 1;
@@ -389,8 +397,7 @@ impl crate::LineParser for AccessLogParser {
                 }
                 pos += 1;
                 let (start, end, next) = if b.get(pos) == Some(&b'"') {
-                    let e = closing_quote_after(b, pos + 1, &mut quotes)
-                        .ok_or_else(|| syntax("unclosed quoted trailing field"))?;
+                    let e = closing_quote(b, pos + 1).ok_or_else(|| syntax("unclosed quoted trailing field"))?;
                     (pos + 1, e, e + 1)
                 } else {
                     let e = crate::words::find_byte_near::<b' '>(b, pos).unwrap_or(b.len());
