@@ -185,7 +185,8 @@ fn log_text_cannot_drive_the_terminal() {
     let dir = tmp.path().join("logs");
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("evil\x1b[31mname.log"), format!("{}\n", good(1))).unwrap();
-    std::fs::write(dir.join("content.log"), format!("{}\n\x1b]0;pwned\x07 \x1b[2J\n", good(1))).unwrap();
+    let bad_status = good(2).replace(" 200 ", " 2\x1b0 ");
+    std::fs::write(dir.join("content.log"), format!("{}\n\x1b]0;pwned\x07 \x1b[2J\n{bad_status}\n", good(1))).unwrap();
     let out = logfusion(tmp.path()).args(["validate", "--format", "access", "--directory"]).arg(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
@@ -194,6 +195,8 @@ fn log_text_cannot_drive_the_terminal() {
     assert!(shown.contains("evil\\x1B[31mname.log"), "{shown}");
     assert!(shown.contains("cannot be addressed"), "{shown}");
     assert!(shown.contains("\\x1B]0;pwned\\x07"), "{shown}");
+    // The reject's detail quotes the field escaped, and shows it escaped once.
+    assert!(shown.contains(r#"bad_field: status "2\x1B0" is not a number"#), "{shown}");
 }
 
 #[test]

@@ -41,6 +41,20 @@ pub fn escape_text(text: &str) -> String {
     out
 }
 
+/// Escapes what can drive a terminal in text that is already escaped (a reject's detail, which
+/// quotes log bytes through [`quote_excerpt`]): control and format characters as in
+/// [`escape_text`], but `\\` kept, so that an escape such as `\x1B` shows once, not as `\\x1B`.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push(c),
+            c => push_char(&mut out, c),
+        }
+    }
+    out
+}
+
 fn push_char(out: &mut String, c: char) {
     match c {
         '\\' => out.push_str("\\\\"),
@@ -77,6 +91,13 @@ mod tests {
     fn quotes_once() {
         assert_eq!(quote_excerpt(b"0.5\x1b[31m", 64), r#""0.5\x1B[31m""#);
         assert_eq!(quote_excerpt(b"a\"b\\", 64), r#""a\"b\\""#);
+    }
+
+    #[test]
+    fn already_escaped_text_shows_once_and_raw_controls_are_escaped() {
+        let detail = format!("status {} is not a number", quote_excerpt(b"2\x1b0", 20));
+        assert_eq!(escape_controls(&detail), r#"status "2\x1B0" is not a number"#);
+        assert_eq!(escape_controls("a\x1b[2Jb\u{202E}\\"), "a\\x1B[2Jb\\u{202E}\\");
     }
 
     #[test]

@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 pub use access::AccessOptions;
 pub use columns::{BatchBuilder, ColumnBuilder, ColumnSpec, ColumnType, Value, schema_of, utc_timestamp_type};
 pub use detect::{Detection, Score, detect_format, rank_formats};
-pub use escape::{escape_excerpt, escape_text, quote_excerpt};
+pub use escape::{escape_controls, escape_excerpt, escape_text, quote_excerpt};
 pub use json::JsonOptions;
 pub use keyvalue::EXTRA_COLUMN;
 pub use logfmt::LogfmtOptions;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use logfusion_engine::{Environment, EnvironmentOptions, FileReport, ValidateOptions, ValidationReport};
-use logfusion_formats::escape_text;
+use logfusion_formats::{escape_controls, escape_text};
 
 use crate::GlobalArgs;
 use crate::commands::format_name;
@@ -95,7 +95,7 @@ fn print_human(report: &ValidationReport, max_ratio: f64, pass: bool) {
                 escape_text(&f.file),
                 e.line,
                 e.reason,
-                escape_text(&e.detail),
+                escape_controls(&e.detail),
                 e.excerpt
             );
         }
