@@ -49,7 +49,16 @@ fn multi_byte_text_where_a_syslog_timestamp_would_be_is_a_reject() {
     assert_no_panic(&out);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "count(*)\n1\n");
-    assert!(text(&out.stderr).contains("1 of 2 lines rejected (bad_timestamp 1)"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("1 of 2 lines rejected (bad_timestamp 1);"), "{}", text(&out.stderr));
+    // Scanned twice, the note says its counts are per scan summed.
+    let twice = logfusion(tmp.path())
+        .args(["query", "--log-dir", &logs(&tmp), "--output", "csv"])
+        .arg("SELECT count(*) FROM (SELECT ts FROM syslog UNION ALL SELECT ts FROM syslog)")
+        .output()
+        .unwrap();
+    assert_eq!(text(&twice.stdout), "count(*)\n2\n");
+    let note = text(&twice.stderr);
+    assert!(note.contains("2 of 4 lines rejected (bad_timestamp 2), counted in each of its 2 scans;"), "{note}");
 }
 
 #[test]

@@ -57,8 +57,12 @@ fn report_rejects(catalog: &Catalog, executed: &ExecutedPlan) {
             continue;
         }
         let reasons: Vec<String> = stats.rejects_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        // A plan that scans the table more than once (a self-join, a union) counts its lines
+        // once per scan: say so rather than show a table twice its size.
+        let scans =
+            if stats.scans > 1 { format!(", counted in each of its {} scans", stats.scans) } else { String::new() };
         eprintln!(
-            "note: {table}: {} of {} lines rejected ({}); see SELECT * FROM {table}_rejects",
+            "note: {table}: {} of {} lines rejected ({}){scans}; see SELECT * FROM {table}_rejects",
             stats.rejects,
             stats.lines,
             reasons.join(", ")
