@@ -341,6 +341,8 @@ impl NewlineIndex {
 
     /// The first `\n` at or after `from` in the window indexed, if it is there. Reading
     /// lines in order, the entry before `next` is the last line's end: one step forward.
+    /// `from` never moves back within a window (the reader's position only moves forward,
+    /// and the index is cleared whenever the buffer's bytes move).
     #[inline(always)]
     fn find_indexed(&mut self, from: usize) -> Option<usize> {
         let offset = from.checked_sub(self.start)?;
@@ -348,6 +350,7 @@ impl NewlineIndex {
             return None;
         }
         let mut next = self.next;
+        debug_assert!(next == 0 || (self.ends[next - 1] as usize) < offset, "a lookup moved back");
         while next < self.count && (self.ends[next] as usize) < offset {
             next += 1;
         }
